@@ -1,0 +1,171 @@
+"""Detection data: CMU+MIT frontal test sets A+B, dlib's imglab boxes, Caltech face crops, non-face scenes.
+
+Boxes are (x, y, w, h) in pixels of the image, as every facelab detector returns them.
+"""
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import BadInputError
+from ..preprocess import read_image
+from ._common import FaceSet, locate
+
+CMU = "cmu_mit_frontal_faces"
+DLIB = "dlib_faces_boxes"
+CALTECH = "caltech_web_faces_crops"
+NONFACE = "non_face_scenes"
+
+HOW_CMU = ("No official download is online any more: copy the CMU/MIT 'test_scenes' folder (test/*.gif, list.html, "
+           "ground_truth_bboxes.txt) into $FACELAB_DATA/cmu_mit_frontal_faces/ (see datasets/cmu_mit_frontal_faces.md).")
+HOW_DLIB = ("Copy dlib's examples/faces/ (the 9 PASCAL VOC photos and training.xml / testing.xml) into "
+            "$FACELAB_DATA/dlib_faces_boxes/ (see datasets/dlib_faces_boxes.md).")
+HOW_CALTECH = ("Copy the 36x36 Caltech WebFaces crops ('Caltech_CropFaces/*.jpg') into "
+               "$FACELAB_DATA/caltech_web_faces_crops/ (see datasets/caltech_web_faces_crops.md).")
+HOW_NONFACE = ("Copy the face-free scene photos (*.jpg) into $FACELAB_DATA/non_face_scenes/ "
+               "(see datasets/non_face_scenes.md).")
+
+
+def _read_box_lines(boxes_file: Path) -> dict[str, list[tuple[float, float, float, float]]]:
+    """Lines ``name x_min y_min x_max y_max`` → {file stem: [(x, y, w, h), ...]}."""
+    boxes_file = Path(boxes_file)
+    if not boxes_file.exists():
+        raise BadInputError(boxes_file, "no such boxes file")
+    out: dict[str, list] = defaultdict(list)
+    for lineno, line in enumerate(boxes_file.read_text().splitlines(), start=1):
+        parts = line.split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        if len(parts) != 5:
+            raise BadInputError(boxes_file, f"line {lineno}: expected 'name x_min y_min x_max y_max', got {line!r}")
+        try:
+            x0, y0, x1, y1 = map(float, parts[1:])
+        except ValueError:
+            raise BadInputError(boxes_file, f"line {lineno}: coordinates are not numbers: {line!r}") from None
+        if x1 <= x0 or y1 <= y0:
+            raise BadInputError(boxes_file, f"line {lineno}: empty box (x_max <= x_min or y_max <= y_min)")
+        out[Path(parts[0]).stem].append((x0, y0, x1 - x0, y1 - y0))
+    return dict(out)
+
+
+read_boxes_file = _read_box_lines
+
+
+def cmu_mit_path(root=None) -> Path:
+    return locate(CMU, CMU, "test_scenes/ground_truth_bboxes.txt", HOW_CMU, root)
+
+
+def load_cmu_mit(root=None, boxes: str = "ground_truth_bboxes.txt", clip: bool = True) -> list[dict]:
+    """Every image of sets A+B (face-free ones included) with its boxes, sorted by name.
+
+    Each item: ``{"path", "name", "boxes": float array (K, 4) as x, y, w, h}``.
+    Boxes past the border (faces cut by the frame) are clipped when ``clip``.
+    """
+    base = cmu_mit_path(root) / "test_scenes"
+    gt = _read_box_lines(base / boxes)
+    items = []
+    for f in sorted((base / "test").iterdir()):
+        if f.suffix.lower() not in (".gif", ".jpg", ".png"):
+            continue
+        b = np.array(gt.get(f.stem, []), dtype=np.float64).reshape(-1, 4)
+        if clip and len(b):
+            import PIL.Image
+
+            with PIL.Image.open(f) as im:
+                W, H = im.size
+            x0 = np.clip(b[:, 0], 0, W); y0 = np.clip(b[:, 1], 0, H)
+            x1 = np.clip(b[:, 0] + b[:, 2], 0, W); y1 = np.clip(b[:, 1] + b[:, 3], 0, H)
+            b = np.stack([x0, y0, x1 - x0, y1 - y0], axis=1)
+        items.append({"path": str(f), "name": f.stem, "boxes": b})
+    missing = set(gt) - {it["name"] for it in items}
+    if missing:
+        raise BadInputError(base / boxes, f"names {len(missing)} image(s) not in test/: {sorted(missing)[:5]}")
+    return items
+
+
+_LANDMARK_LINE = re.compile(r"^(\S+\.gif)((?:\s+-?[\d.]+){12})\s*$")
+
+
+def read_cmu_landmarks(list_html=None, root=None) -> dict[str, dict[str, list[np.ndarray]]]:
+    """Parse the official ``list.html``: {section title: {image stem: [(6, 2) landmark arrays]}}.
+
+    Points per face: left eye, right eye, nose, left / centre / right mouth corner.
+    """
+    list_html = Path(list_html) if list_html else cmu_mit_path(root) / "test_scenes" / "list.html"
+    text = list_html.read_text(encoding="latin-1")
+    sections: dict[str, dict[str, list]] = {}
+    for m in re.finditer(r"<h1>(.*?)</h1>.*?<pre>(.*?)</pre>", text, flags=re.S | re.I):
+        title = re.sub(r"\s+", " ", m.group(1)).strip()
+        faces: dict[str, list] = defaultdict(list)
+        for line in m.group(2).splitlines():
+            lm = _LANDMARK_LINE.match(line.strip())
+            if lm:
+                faces[Path(lm.group(1)).stem].append(np.array(lm.group(2).split(), dtype=float).reshape(6, 2))
+        sections[title] = dict(faces)
+    if not sections:
+        raise BadInputError(list_html, "no '<h1>…</h1> <pre>…</pre>' landmark sections found")
+    return sections
+
+
+def dlib_path(root=None) -> Path:
+    return locate(DLIB, DLIB, "testing.xml", HOW_DLIB, root)
+
+
+def read_imglab_xml(xml_file) -> list[dict]:
+    """dlib imglab XML → ``[{"path", "name", "boxes": (K, 4) x, y, w, h, "landmarks": (K, P, 2) or None}]``."""
+    xml_file = Path(xml_file)
+    try:
+        tree = ET.parse(xml_file)
+    except (ET.ParseError, OSError) as exc:
+        raise BadInputError(xml_file, f"not a readable imglab XML file: {exc}") from exc
+    items = []
+    for image in tree.getroot().iter("image"):
+        boxes, marks = [], []
+        for box in image.iter("box"):
+            boxes.append([float(box.get(k)) for k in ("left", "top", "width", "height")])
+            parts = sorted(box.iter("part"), key=lambda p: int(p.get("name")))
+            marks.append([[float(p.get("x")), float(p.get("y"))] for p in parts])
+        file = xml_file.parent / image.get("file")
+        items.append({"path": str(file), "name": file.stem, "boxes": np.array(boxes, float).reshape(-1, 4),
+                      "landmarks": np.array(marks, float) if marks and marks[0] else None})
+    return items
+
+
+def load_dlib_boxes(split: str = "testing", landmarks: bool = False, root=None) -> list[dict]:
+    """dlib's 9 VOC photos: ``training`` (4 images, 18 faces) or ``testing`` (5 images, 25 faces)."""
+    suffix = "_with_face_landmarks" if landmarks else ""
+    return read_imglab_xml(dlib_path(root) / f"{split}{suffix}.xml")
+
+
+def caltech_path(root=None) -> Path:
+    return locate(CALTECH, CALTECH, "Caltech_CropFaces", HOW_CALTECH, root)
+
+
+def load_caltech_crops(root=None, limit: int | None = None) -> np.ndarray:
+    """The 36x36 face crops as uint8 (N, 36, 36), sorted by file name."""
+    files = sorted((caltech_path(root) / "Caltech_CropFaces").glob("*.jpg"))[:limit]
+    return np.stack([read_image(f) for f in files])
+
+
+def non_face_path(root=None) -> Path:
+    base = locate(NONFACE, NONFACE, "", HOW_NONFACE, root)
+    if not any(base.glob("*.jpg")):
+        from ..errors import DatasetNotFoundError
+
+        raise DatasetNotFoundError(NONFACE, str(base / "*.jpg"), HOW_NONFACE)
+    return base
+
+
+def list_non_face_scenes(root=None) -> list[Path]:
+    """Paths of the scene photos (decode lazily: they are up to 1024x683 colour)."""
+    return sorted(non_face_path(root).glob("*.jpg"))
+
+
+def as_faceset(items: list[dict]) -> FaceSet:
+    """Helper for notebooks: the images of a box list as a FaceSet (label = number of faces)."""
+    return FaceSet([read_image(it["path"]) for it in items], np.array([len(it["boxes"]) for it in items]),
+                   [], [it["path"] for it in items])

@@ -1,0 +1,162 @@
+"""LFW (Labeled Faces in the Wild) in its official layout, with the official pair lists.
+
+Layout: ``lfw/lfw/<Name>/<Name>_NNNN.jpg`` under the data home, beside
+``pairsDevTrain.txt``, ``pairsDevTest.txt`` (View 1) and optionally
+``pairs.txt`` (View 2). The copy in this workplace is a greyscale re-encoding
+(see datasets/lfw.md); colour copies load the same way.
+"""
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..errors import BadInputError
+from ..preprocess import read_image
+from ._common import FaceSet, locate
+
+NAME = "lfw"
+HOW = ("Run `facelab data fetch lfw` on a machine with internet (scikit-learn's official LFW download, "
+       "checksums verified), or put the official 'lfw/<Name>/<Name>_NNNN.jpg' folder and the pair lists "
+       "into $FACELAB_DATA/lfw/ (see datasets/lfw.md).")
+
+
+def path(root=None) -> Path:
+    return locate(NAME, NAME, "lfw", HOW, root)
+
+
+def image_path(name: str, number: int, root=None) -> Path:
+    return path(root) / "lfw" / name / f"{name}_{int(number):04d}.jpg"
+
+
+def people_counts(root=None) -> Counter:
+    """Images per person present on disk."""
+    base = path(root) / "lfw"
+    return Counter({p.name: sum(1 for _ in p.glob("*.jpg")) for p in base.iterdir() if p.is_dir()})
+
+
+def load_lfw_people(min_faces_per_person: int = 20, root=None, resize: int | None = None,
+                    names: list[str] | None = None, progress: bool = True) -> FaceSet:
+    """Everyone with at least ``min_faces_per_person`` images (or exactly ``names``), sorted by name.
+
+    Labels index the sorted names, as scikit-learn's ``fetch_lfw_people`` does.
+    ``resize`` gives square images of that side (full 250x250 otherwise).
+    """
+    counts = people_counts(root)
+    chosen = sorted(names) if names is not None else sorted(n for n, c in counts.items() if c >= min_faces_per_person)
+    files = [(k, f) for k, n in enumerate(chosen) for f in sorted((path(root) / "lfw" / n).glob("*.jpg"))]
+    images = []
+    for _, f in tqdm(files, desc=f"LFW (>= {min_faces_per_person} per person)", disable=not progress, leave=False):
+        img = read_image(f)
+        if resize:
+            from ..preprocess import resize as _resize
+
+            img = _resize(img, resize)
+        images.append(img)
+    arr = np.stack(images) if images else np.zeros((0, 250, 250), np.uint8)
+    return FaceSet(arr, np.array([k for k, _ in files], dtype=int), chosen, [str(f) for _, f in files])
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One verification pair: two image paths, whether they show the same person, and the fold (View 2) or 0."""
+
+    name1: str
+    number1: int
+    name2: str
+    number2: int
+    same: bool
+    fold: int = 0
+
+
+def read_pairs(pairs_file, root=None, check_images: bool = True) -> list[Pair]:
+    """Parse an official LFW pair list, in either official format.
+
+    * View 1 (``pairsDevTrain.txt`` / ``pairsDevTest.txt``): first line ``N``, then N
+      same-person lines ``name i j`` and N different-person lines ``name1 i name2 j``.
+    * View 2 (``pairs.txt``): first line ``folds N``, then for each fold N same and N different lines.
+
+    A malformed line or a pair naming a missing image raises :class:`BadInputError`
+    naming the file and line.
+    """
+    pairs_file = Path(pairs_file)
+    if not pairs_file.exists():
+        raise BadInputError(pairs_file, "no such pairs file")
+    lines = [ln for ln in pairs_file.read_text().splitlines() if ln.strip()]
+    if not lines:
+        raise BadInputError(pairs_file, "empty pairs file")
+    head = lines[0].split()
+    try:
+        folds, per_kind = (1, int(head[0])) if len(head) == 1 else (int(head[0]), int(head[1]))
+    except ValueError:
+        raise BadInputError(pairs_file, f"line 1: expected 'N' or 'folds N', got {lines[0]!r}") from None
+    expected = folds * 2 * per_kind
+    if len(lines) - 1 != expected:
+        raise BadInputError(pairs_file, f"header announces {expected} pairs ({folds} fold(s) x 2 x {per_kind}) "
+                                        f"but the file has {len(lines) - 1}")
+    pairs = []
+    for idx, line in enumerate(lines[1:]):
+        lineno = idx + 2
+        fold, within = divmod(idx, 2 * per_kind)
+        same_expected = within < per_kind
+        parts = line.split()
+        try:
+            if len(parts) == 3:
+                pair = Pair(parts[0], int(parts[1]), parts[0], int(parts[2]), True, fold)
+            elif len(parts) == 4:
+                pair = Pair(parts[0], int(parts[1]), parts[2], int(parts[3]), False, fold)
+            else:
+                raise ValueError
+        except ValueError:
+            raise BadInputError(pairs_file, f"line {lineno}: expected 'name i j' or 'name1 i name2 j', got {line!r}") from None
+        if pair.same != same_expected:
+            raise BadInputError(pairs_file, f"line {lineno}: a {'same' if pair.same else 'different'}-person pair "
+                                            f"where the official order expects the other kind")
+        if check_images:
+            for n, i in ((pair.name1, pair.number1), (pair.name2, pair.number2)):
+                p = image_path(n, i, root)
+                if not p.exists():
+                    raise BadInputError(pairs_file, f"line {lineno}: names image {p}, which does not exist")
+        pairs.append(pair)
+    return pairs
+
+
+def pair_paths(pairs: list[Pair], root=None) -> tuple[list[Path], list[Path], np.ndarray]:
+    """Image paths of both sides and the same/different labels (1/0)."""
+    a = [image_path(p.name1, p.number1, root) for p in pairs]
+    b = [image_path(p.name2, p.number2, root) for p in pairs]
+    return a, b, np.array([int(p.same) for p in pairs])
+
+
+def pair_people(pairs_file, root=None) -> set[str]:
+    """Everyone named in a pair list: the identities an embedding must not train on (View 1 rule)."""
+    return {n for p in read_pairs(pairs_file, root, check_images=False) for n in (p.name1, p.name2)}
+
+
+def fetch(target_root: Path) -> dict:
+    """Download the official LFW with scikit-learn (it verifies the archive's sha256) into the facelab layout."""
+    from sklearn.datasets import fetch_lfw_pairs, fetch_lfw_people
+
+    cache = target_root / "_sklearn_cache"
+    fetch_lfw_people(data_home=cache, funneled=False, download_if_missing=True, min_faces_per_person=0, resize=0.1)
+    for subset in ("train", "test", "10_folds"):
+        fetch_lfw_pairs(data_home=cache, subset=subset, funneled=False, download_if_missing=True, resize=0.1)
+    src = cache / "lfw_home"
+    dest = target_root / NAME
+    dest.mkdir(parents=True, exist_ok=True)
+    if not (dest / "lfw").exists():
+        shutil.copytree(src / "lfw", dest / "lfw")
+    for f in ("pairsDevTrain.txt", "pairsDevTest.txt", "pairs.txt"):
+        shutil.copy2(src / f, dest / f)
+    n_images = sum(1 for _ in (dest / "lfw").rglob("*.jpg"))
+    if n_images != 13233:
+        raise BadInputError(dest / "lfw", f"expected the official 13,233 images, found {n_images}")
+    for f, n in (("pairsDevTrain.txt", 2200), ("pairsDevTest.txt", 1000), ("pairs.txt", 6000)):
+        got = len(read_pairs(dest / f, root=target_root))
+        if got != n:
+            raise BadInputError(dest / f, f"expected {n} pairs, parsed {got}")
+    return {"images": n_images, "path": str(dest)}
