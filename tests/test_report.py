@@ -1,0 +1,37 @@
+"""The report: metric tables pivoted by model, best cells marked, Markdown table for the README."""
+from __future__ import annotations
+
+from facelab.bench.results import ResultsWriter
+from facelab.report import render_report, results_markdown
+from facelab.report.render import metric_table
+
+
+def test_metric_table_marks_best_respecting_direction():
+    ms = [{"model": "a", "metric": "acc", "value": 0.9, "split": "t", "dataset": "d"},
+          {"model": "b", "metric": "acc", "value": 0.8, "split": "t", "dataset": "d", "baseline": True},
+          {"model": "a", "metric": "s/img", "value": 0.5, "split": "t", "dataset": "d", "higher_is_better": False},
+          {"model": "b", "metric": "s/img", "value": 0.2, "split": "t", "dataset": "d", "higher_is_better": False}]
+    t = metric_table(ms)
+    assert [c["metric"] for c in t["columns"]] == ["acc", "s/img"]
+    best = {(r["model"], i) for r in t["rows"] for i, c in enumerate(r["cells"]) if c["best"]}
+    assert best == {("a", 0), ("b", 1)}
+
+
+def test_render_from_written_results(tmp_path):
+    w = ResultsWriter("detection", "Detection", profile="full", out_dir=tmp_path)
+    w.add("cnn", "AP@0.3", 0.951, "A+B", "cmu").add("haar", "AP@0.3", 0.851, "A+B", "cmu", baseline=True)
+    w.mark_unavailable("deepface-retinaface", "weights cannot be downloaded here")
+    w.note("Sequences are simulated.")
+    w.write()
+    (tmp_path / "junk.json").write_text("{not json")
+    out = render_report(results=tmp_path, out=tmp_path / "index.html")
+    html = out.read_text()
+    assert "0.951" in html and "(baseline)" in html and "weights cannot be downloaded here" in html
+    assert "Sequences are simulated." in html and "data:image/png;base64," in html
+    md = results_markdown(tmp_path)
+    assert "| detection | cnn | AP@0.3 | 0.951 |" in md and "haar (baseline)" in md
+
+
+def test_render_without_results(tmp_path):
+    html = render_report(results=tmp_path / "none", out=tmp_path / "index.html").read_text()
+    assert "No results yet" in html and "facelab bench" in html

@@ -1,0 +1,32 @@
+"""Build notebooks from a compact list of cells (no outputs stored).
+
+Why a script: notebooks are JSON and hard to review in diffs; each stage keeps
+its notebook's source in a `tools/nb_<stage>.py` file that calls `write()`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+
+def write(path, cells, stage: str, requires=(), title: str = "") -> Path:
+    """``cells``: list of ("md" | "code" | "params", source)."""
+    nb = new_notebook()
+    for kind, src in cells:
+        src = src.strip("\n")
+        if kind == "md":
+            nb.cells.append(new_markdown_cell(src))
+        else:
+            cell = new_code_cell(src)
+            if kind == "params":
+                cell.metadata["tags"] = ["parameters"]
+            nb.cells.append(cell)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata["facelab"] = {"stage": stage, "requires": list(requires), "title": title}
+    path = Path(path)
+    nbformat.validate(nb)
+    nbformat.write(nb, path)
+    return path
