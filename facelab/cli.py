@@ -50,7 +50,7 @@ def _cmd_data_list(args) -> int:
         counts = ", ".join(f"{k} {e[k]}" for k in ("images", "faces", "identities", "classes", "face_free_images") if k in e)
         splits = e.get("splits") or {}
         split_txt = "; ".join(f"{k}: {v['images'] if isinstance(v, dict) else v}" for k, v in splits.items())
-        check = f"  checksums {e['checksums']}" if "checksums" in e else ""
+        check = f"  checksums {e['checksums']}" if "checksums" in e else "  (checksums: use --verify)"
         print(f"  {e['name']:<26} found    {counts}{check}\n      {e['path']}" + (f"\n      splits: {split_txt}" if split_txt else ""))
         if "error" in e:
             print(f"      problem: {e['error']}")
@@ -178,6 +178,8 @@ def main(argv=None) -> int:
     except FacelabError as exc:
         print(f"facelab: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        return 0
     except KeyboardInterrupt:
         print("facelab: interrupted", file=sys.stderr)
         return 130

@@ -196,3 +196,13 @@ def test_fetch_without_official_download_explains(data_home):
         data.fetch("fer2013")
     with pytest.raises(FacelabError, match="unknown data set"):
         data.fetch("imagenet")
+
+
+def test_checksum_list_naming_itself_still_verifies(data_home):
+    # the Caltech SHA256SUMS.txt lists its own hash, which no file can match
+    assert data.dataset_status("caltech_web_faces_crops", verify=True)["checksums"] == "ok"
+
+
+def test_fer_without_checksums_is_checked_by_official_counts(data_home):
+    st = data.dataset_status("fer2013", verify=True)
+    assert st["official_counts"] is True and "match the official release" in st["checksums"]

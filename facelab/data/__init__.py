@@ -62,9 +62,16 @@ def _lfw_stats(root: Path) -> dict:
     return out
 
 
+#: per-class counts of the official FER2013 release, the structural check for a data set published without checksums
+FER_OFFICIAL_COUNTS = {"train": [3995, 436, 4097, 7215, 4830, 3171, 4965],
+                       "val": [467, 56, 496, 895, 653, 415, 607],
+                       "test": [491, 55, 528, 879, 594, 416, 626]}
+
+
 def _fer_stats(root: Path) -> dict:
     splits = load_fer2013(npz=root / "fer2013.npz")
-    return {"images": int(sum(len(s) for s in splits.values())), "classes": len(FER_LABELS),
+    return {"official_counts": all(np.bincount(v.y, minlength=7).tolist() == FER_OFFICIAL_COUNTS[k]
+                                   for k, v in splits.items()),"images": int(sum(len(s) for s in splits.values())), "classes": len(FER_LABELS),
             "splits": {k: {"images": len(v), "per_class": np.bincount(v.y, minlength=7).tolist()} for k, v in splits.items()},
             "train_copies_of_val": int(train_val_duplicates(splits).sum()) if {"train", "val"} <= set(splits) else None}
 
@@ -134,7 +141,8 @@ def dataset_status(name: str, root=None, verify: bool = False) -> dict:
     if verify:
         sums = [folder / s for s in info.checksums if (folder / s).exists()]
         if not sums:
-            entry["checksums"] = "no checksum list"
+            entry["checksums"] = "no checksum list" + (
+                "; per-class counts match the official release" if entry.get("official_counts") else "")
         else:
             results = [verify_sha256sums(folder, s) for s in sums]
             entry["checksums"] = "ok" if all(r["ok"] for r in results) else "FAILED"
