@@ -1,0 +1,95 @@
+"""The one detector interface every facelab detector and baseline answers."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..preprocess import read_image
+
+
+@dataclass
+class Detection:
+    """One face: ``box`` (x, y, w, h) in float pixels of the input image, a ``score`` (higher = more face-like)."""
+
+    box: tuple[float, float, float, float]
+    score: float
+    landmarks: np.ndarray | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        d = {"box": [round(float(v), 2) for v in self.box], "score": round(float(self.score), 5)}
+        if self.landmarks is not None:
+            d["landmarks"] = np.round(np.asarray(self.landmarks, float), 2).tolist()
+        return d
+
+
+class JsonConfig:
+    """Mixin for a dataclass of inference settings stored as JSON beside the weights."""
+
+    @classmethod
+    def load(cls, path):
+        import json
+
+        data = json.loads(Path(path).read_text())
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    def save(self, path) -> None:
+        import json
+        from dataclasses import asdict
+
+        Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+
+class Detector:
+    """``detect(image) -> list[Detection]`` on a uint8 grey (H, W) or BGR (H, W, 3) array.
+
+    ``min_score`` is the operating threshold: detections scoring below it are dropped.
+    Lower it (e.g. to ``-inf``) to get every candidate for precision-recall curves.
+    """
+
+    name = "detector"
+    #: default threshold of a detector, chosen on one half of CMU+MIT for facelab's models
+    default_min_score = 0.0
+
+    def __init__(self, min_score: float | None = None):
+        self.min_score = self.default_min_score if min_score is None else float(min_score)
+
+    def detect(self, image: np.ndarray) -> list[Detection]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def detect_path(self, path) -> list[Detection]:
+        """Read any image file (GIF included) and detect; bad files raise :class:`BadInputError`."""
+        return self.detect(read_image(Path(path), mode="bgr"))
+
+    def _keep(self, dets: list[Detection]) -> list[Detection]:
+        return sorted((d for d in dets if d.score >= self.min_score), key=lambda d: -d.score)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(min_score={self.min_score})"
+
+
+def as_grey(image: np.ndarray) -> np.ndarray:
+    import cv2
+
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 image, got {image.dtype}")
+    if image.ndim == 2:
+        return image
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    raise ValueError(f"expected a grey (H, W) or BGR (H, W, 3) image, got shape {image.shape}")
+
+
+def as_bgr(image: np.ndarray) -> np.ndarray:
+    import cv2
+
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 image, got {image.dtype}")
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.ndim == 3 and image.shape[2] == 3:
+        return image
+    raise ValueError(f"expected a grey (H, W) or BGR (H, W, 3) image, got shape {image.shape}")

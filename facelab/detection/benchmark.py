@@ -1,0 +1,50 @@
+"""Run several registry detectors over one box-annotated image set and collect comparable numbers."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FacelabError
+from ..preprocess import list_images, read_image
+from .metrics import evaluate
+
+
+def load_box_set(images_dir, boxes_file) -> list[dict]:
+    """Images of a folder matched by file stem to a ``name x_min y_min x_max y_max`` boxes file.
+    Images without lines have no face (count as face-free). Boxes file names without an image are an error."""
+    from ..data import read_boxes_file
+
+    gt = read_boxes_file(boxes_file)
+    files = list_images([images_dir])
+    if not files:
+        raise FacelabError(f"no image files in {images_dir}")
+    stems = {f.stem for f in files}
+    missing = sorted(set(gt) - stems)
+    if missing:
+        raise FacelabError(f"{boxes_file}: {len(missing)} name(s) have no image in {images_dir}, e.g. {missing[:3]}")
+    return [{"path": str(f), "name": f.stem, "boxes": np.array(gt.get(f.stem, []), float).reshape(-1, 4)}
+            for f in files]
+
+
+def benchmark(names, items, progress: bool = True, low_threshold: bool = True, images=None, on_error="record"):
+    """Per detector: metrics (AP50, AP30, recall at 10/50/167 FP, s/image, MP/s) and the raw detections.
+
+    With ``low_threshold`` every detector runs with its lowest useful threshold so the PR curve is complete
+    (speed is measured in that mode too). A detector that cannot be built is returned with ``unavailable``."""
+    from .registry import get_detector
+
+    images = images if images is not None else [read_image(it["path"], "bgr") for it in items]
+    gts = [it["boxes"] for it in items]
+    out = {}
+    for name in names:
+        try:
+            det = get_detector(name, min_score=-1e9) if low_threshold else get_detector(name)
+        except Exception as exc:  # noqa: BLE001 - a missing baseline must not stop the others
+            if on_error != "record":
+                raise
+            out[name] = {"unavailable": f"{type(exc).__name__}: {exc}"}
+            continue
+        res = evaluate(det, images, gts, progress=progress)
+        out[name] = res
+    return out

@@ -1,0 +1,169 @@
+"""facelab's CNN detector: a 36x36 face/non-face classifier run fully convolutionally over an image pyramid.
+
+The classifier is built from valid convolutions and 2x2 poolings only, so on a 36x36 patch it outputs one
+logit and on a larger image a score map whose cell (i, j) is exactly the classifier applied to the window
+at (4 j, 4 i): one forward pass per pyramid level scores every window (stride 4 px). A tiny first stage
+(about 10 k parameters, same geometry) scores the whole pyramid cheaply; only windows it passes are cut out
+and scored by the second stage (about 126 k parameters). Surviving windows from all levels go through
+non-maximum suppression, and a box calibration (fitted on one half of CMU+MIT) maps the 36x36 window to
+the ground truth's box style.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .base import Detection, Detector, JsonConfig, as_grey
+from .nms import containment_suppression, nms
+
+WIN = 36
+STRIDE = 4
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+
+
+def build_classifier(filters=(16, 32, 64), dense: int = 64, dropout: float = 0.3, name: str = "cnn_stage2"):
+    """Fully convolutional window classifier: (B, H, W, 1) uint8-range grey -> (B, (H-36)/4+1, (W-36)/4+1, 1) logits."""
+    import keras
+    from keras import layers
+
+    f1, f2, f3 = filters
+    inp = keras.Input((None, None, 1), name="grey")
+    x = layers.Rescaling(1 / 127.5, offset=-1.0)(inp)
+    x = layers.Conv2D(f1, 3, activation="relu", name="conv1")(x)      # 34
+    x = layers.MaxPooling2D(2)(x)                                      # 17
+    x = layers.Conv2D(f2, 3, activation="relu", name="conv2")(x)      # 15
+    x = layers.MaxPooling2D(2)(x)                                      # 7
+    x = layers.Conv2D(f3, 3, activation="relu", name="conv3")(x)      # 5
+    x = layers.Conv2D(dense, 5, activation="relu", name="fc_as_conv")(x)  # 1
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    out = layers.Conv2D(1, 1, name="logit")(x)
+    return keras.Model(inp, out, name=name)
+
+
+def build_stage1(name: str = "cnn_stage1"):
+    """The cheap first stage (~10 k parameters), same 36x36 window and stride 4 as the second."""
+    return build_classifier(filters=(8, 16, 16), dense=16, dropout=0.0, name=name)
+
+
+@dataclass
+class CNNConfig(JsonConfig):
+    """Inference settings stored beside the weights (``detection_cnn.json``)."""
+
+    min_face: float = 28.0           # smallest face (ground-truth box width) searched for, px
+    scale_step: float = 1.2          # pyramid ratio between levels
+    stage1_threshold: float = -2.0   # logit a window needs from stage 1 to be looked at by stage 2
+    nms_iou: float = 0.3
+    containment: float = 0.75        # drop a box lying this much inside a better one (0 = off)
+    min_score: float = 0.0           # default operating threshold (stage-2 logit)
+    # box calibration: window (x, y, s) -> box (x + bx*s, y + by*s, bw*s, bh*s)
+    box: list = field(default_factory=lambda: [0.0, 0.0, 1.0, 1.0])
+    tuned_on: str = ""
+
+
+def weights_file(weights_dir, prefix: str, model: str):
+    """(folder, ``<prefix>.keras``), or a FacelabError saying how to train the missing weights."""
+    d = Path(weights_dir) if weights_dir else WEIGHTS_DIR
+    f = d / f"{prefix}.keras"
+    if not f.exists():
+        from ..errors import FacelabError
+
+        raise FacelabError(f"no trained weights at {f}: run `facelab train detection --model {model}`")
+    return d, f
+
+
+def _predict(model, batch: np.ndarray) -> np.ndarray:
+    out = model(batch.astype(np.float32)[..., None] if batch.ndim == 3 else batch.astype(np.float32), training=False)
+    return np.asarray(out)
+
+
+class CNNDetector(Detector):
+    """Image pyramid + fully convolutional CNN (+ optional tiny first stage) + NMS + calibrated box."""
+
+    name = "cnn"
+
+    def __init__(self, stage2=None, stage1=None, config: CNNConfig | None = None, min_score: float | None = None,
+                 cascade: bool = True, raw_windows: bool = False):
+        self.config = config or CNNConfig()
+        self.default_min_score = self.config.min_score
+        super().__init__(min_score)
+        self.stage2, self.stage1 = stage2, stage1
+        self.cascade = cascade and stage1 is not None
+        self.raw_windows = raw_windows  # keep every window (no NMS, no calibration): for the notebook's figures
+
+    @classmethod
+    def load(cls, weights_dir=None, prefix: str = "detection_cnn", **kw) -> "CNNDetector":
+        import keras
+
+        d, f2 = weights_file(weights_dir, prefix, "cnn")
+        stage2 = keras.saving.load_model(f2, compile=False)
+        f1 = d / f"{prefix}_stage1.keras"
+        stage1 = keras.saving.load_model(f1, compile=False) if f1.exists() else None
+        fc = d / f"{prefix}.json"
+        config = CNNConfig.load(fc) if fc.exists() else CNNConfig()
+        return cls(stage2, stage1, config, **kw)
+
+    # ------------------------------------------------------------ pyramid
+    def pyramid(self, grey: np.ndarray):
+        """Yield (scale, resized image): scale = resized size / original size; the 36 px window at that
+        level covers 36/scale px of the input, starting with a window matched to ``min_face``."""
+        H, W = grey.shape
+        bw = self.config.box[2] if self.config.box else 1.0
+        s = WIN * bw / self.config.min_face  # box width = bw * window: a min_face box needs a 36*bw/min_face scale
+        while H * s >= WIN and W * s >= WIN:
+            size = (max(WIN, int(round(W * s))), max(WIN, int(round(H * s))))
+            interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
+            yield size[0] / W, size[1] / H, cv2.resize(grey, size, interpolation=interp)
+            s /= self.config.scale_step
+
+    def windows(self, image: np.ndarray) -> np.ndarray:
+        """Every scored window as (N, 5) x, y, side, side, logit in input pixels (before NMS)."""
+        grey = as_grey(image)
+        out = []
+        for sx, sy, level in self.pyramid(grey):
+            if self.cascade:
+                m1 = _predict(self.stage1, level[None])[0, :, :, 0]
+                ii, jj = np.nonzero(m1 > self.config.stage1_threshold)
+                if not len(ii):
+                    continue
+                crops = np.stack([level[4 * i:4 * i + WIN, 4 * j:4 * j + WIN] for i, j in zip(ii, jj)])
+                logits = np.concatenate([_predict(self.stage2, crops[k:k + 1024]).reshape(-1)
+                                         for k in range(0, len(crops), 1024)])
+            else:
+                m2 = _predict(self.stage2, level[None])[0, :, :, 0]
+                ii, jj = np.indices(m2.shape).reshape(2, -1)
+                logits = m2.reshape(-1)
+            keep = logits >= min(self.min_score, self.config.min_score) if not self.raw_windows else slice(None)
+            ii, jj, logits = ii[keep], jj[keep], logits[keep]
+            x = jj * STRIDE / sx
+            y = ii * STRIDE / sy
+            out.append(np.stack([x, y, np.full_like(x, WIN / sx, dtype=float), np.full_like(x, WIN / sy, dtype=float),
+                                 logits], 1))
+        return np.concatenate(out) if out else np.zeros((0, 5))
+
+    def calibrate(self, win: np.ndarray) -> np.ndarray:
+        bx, by, bw, bh = self.config.box
+        s = win[:, 2]
+        return np.stack([win[:, 0] + bx * s, win[:, 1] + by * s, bw * s, bh * s], 1)
+
+    def postprocess(self, win: np.ndarray) -> np.ndarray:
+        """Windows (N, 5) -> detections (K, 5) x, y, w, h, score after threshold, NMS and box calibration."""
+        win = win[win[:, 4] >= self.min_score]
+        if not len(win):
+            return np.zeros((0, 5))
+        boxes = self.calibrate(win)
+        keep = nms(boxes, win[:, 4], self.config.nms_iou)
+        boxes, scores = boxes[keep], win[keep, 4]
+        if self.config.containment:
+            k2 = containment_suppression(boxes, scores, self.config.containment)
+            boxes, scores = boxes[k2], scores[k2]
+        return np.concatenate([boxes, scores[:, None]], 1)
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        win = self.windows(image)
+        if self.raw_windows:
+            return [Detection(tuple(w[:4]), float(w[4])) for w in win]
+        return [Detection(tuple(map(float, d[:4])), float(d[4])) for d in self.postprocess(win)]

@@ -1,0 +1,144 @@
+"""`facelab detect`, `facelab eval detection`, `facelab train detection`."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..errors import BadInputError, FacelabError
+
+MODELS = ["cnn", "rcnn", "haar", "haar-alt2", "ssd", "mtcnn", "deepface-opencv", "deepface-mtcnn"]
+
+
+def register(commands, train, evaluate) -> None:
+    p = commands.add_parser(
+        "detect", help="find faces in images (boxes and scores)",
+        description="Detect faces in image files (any format, colour or grey, GIF included). A file that cannot "
+                    "be read gets an 'error' entry; the others are still processed, and the exit status is 1.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
+    p.add_argument("--model", default="cnn", choices=MODELS, help="detector (default: cnn, facelab's best)")
+    p.add_argument("--min-score", type=float, default=None,
+                   help="keep detections scoring at least this (lower it to get candidates for PR curves)")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.add_argument("--out", metavar="DIR", help="write annotated copies (PNG) here")
+    p.set_defaults(func=cmd_detect)
+
+    p = evaluate.add_parser(
+        "detection", help="AP@0.5/0.3, recall at 10/50/167 false positives and speed on a box-annotated set",
+        description="Images are matched by file stem to a boxes file of lines 'name x_min y_min x_max y_max'. "
+                    "Images without lines are face-free. Example (CMU+MIT A+B): --images "
+                    "$FACELAB_DATA/cmu_mit_frontal_faces/test_scenes/test --boxes "
+                    "$FACELAB_DATA/cmu_mit_frontal_faces/test_scenes/ground_truth_bboxes.txt")
+    p.add_argument("--images", required=True, help="folder of images")
+    p.add_argument("--boxes", required=True, help="ground-truth boxes file")
+    p.add_argument("--model", nargs="+", default=["cnn"], choices=MODELS, metavar="NAME",
+                   help=f"one or more of: {', '.join(MODELS)}")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
+
+    p = train.add_parser("detection", help="train the CNN detector or the R-CNN (weights go to facelab/weights)")
+    p.add_argument("--model", choices=["cnn", "rcnn"], default="cnn")
+    p.add_argument("--profile", choices=["quick", "full"], default="full",
+                   help="quick: a one-minute demo on a subset; full: the recipe of the shipped weights")
+    p.add_argument("--out", metavar="DIR", help="where to write the weights (default facelab/weights)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_train)
+
+
+def _annotate(img, faces, out_dir: Path, src: Path) -> Path:
+    import cv2
+
+    from .base import as_bgr
+
+    im = as_bgr(img).copy()
+    for f in faces:
+        x, y, w, h = (int(round(v)) for v in f["box"])
+        cv2.rectangle(im, (x, y), (x + w, y + h), (0, 255, 0), 2)
+        cv2.putText(im, f"{f['score']:.2f}", (x, max(10, y - 3)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 255, 0), 1)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{src.stem}_faces.png"
+    cv2.imwrite(str(target), im)
+    return target
+
+
+def cmd_detect(args) -> int:
+    from ..preprocess import IMAGE_SUFFIXES, list_images, read_image
+    from .registry import get_detector
+
+    files = []
+    for p in args.paths:
+        p = Path(p)
+        if p.is_dir():
+            files.extend(list_images([p]))
+        else:
+            files.append(p)  # any suffix: read_image says what is wrong with it
+    if not files:
+        raise FacelabError("no image files given")
+    det = get_detector(args.model, min_score=args.min_score)
+    results, failed = [], 0
+    for f in files:
+        entry = {"image": str(f)}
+        try:
+            img = read_image(f, "bgr")
+        except BadInputError as exc:
+            entry.update(error=exc.problem)
+            failed += 1
+            results.append(entry)
+            if not args.json:
+                print(f"{f}: ERROR {exc.problem}", file=sys.stderr)
+            continue
+        faces = [d.to_dict() for d in det.detect(img)]
+        entry.update(width=int(img.shape[1]), height=int(img.shape[0]), faces=faces)
+        if args.out:
+            entry["annotated"] = str(_annotate(img, faces, Path(args.out), f))
+        results.append(entry)
+        if not args.json:
+            print(f"{f}: {len(faces)} face(s)")
+            for fc in faces:
+                print(f"  box {fc['box']}  score {fc['score']:.3f}")
+    if args.json:
+        from ..cli import print_json
+
+        print_json(results)
+    return 1 if failed else 0
+
+
+def cmd_eval(args) -> int:
+    from .benchmark import benchmark, load_box_set
+
+    items = load_box_set(args.images, args.boxes)
+    res = benchmark(args.model, items, progress=not args.json, low_threshold=True, on_error="raise")
+    rows = []
+    for name, r in res.items():
+        m = r["metrics"]
+        rows.append({"model": name, **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items()}})
+    if args.json:
+        from ..cli import print_json
+
+        print_json({"images": len(items), "faces": int(sum(len(i["boxes"]) for i in items)), "results": rows})
+        return 0
+    print(f"{len(items)} images, {sum(len(i['boxes']) for i in items)} faces")
+    print(f"{'model':<16}{'AP@0.5':>8}{'AP@0.3':>8}{'R@10FP':>8}{'R@50FP':>8}{'R@167FP':>8}{'s/img':>8}{'MP/s':>8}")
+    for r in rows:
+        print(f"{r['model']:<16}{r['ap50']:>8.3f}{r['ap30']:>8.3f}{r['recall50_at_10fp']:>8.3f}"
+              f"{r['recall50_at_50fp']:>8.3f}{r['recall50_at_167fp']:>8.3f}{r['s_per_image']:>8.3f}{r['mp_per_s']:>8.2f}")
+    print("(recall at N false positives counted at IoU 0.5)")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .train import train_cnn, train_rcnn
+
+    fn = train_cnn if args.model == "cnn" else train_rcnn
+    hist = fn(args.profile, out_dir=args.out, seed=args.seed, progress=not args.json, verbose=0 if args.json else 2,
+              log=(lambda *a: None) if args.json else print)
+    if args.model == "cnn" and args.profile == "full":
+        from .train import calibrate_cnn
+
+        calibrate_cnn(args.out, seed=args.seed, log=(lambda *a: None) if args.json else print)
+    if args.json:
+        from ..cli import print_json
+
+        print_json({"model": args.model, "profile": args.profile, "seconds": hist.get("seconds")})
+    return 0

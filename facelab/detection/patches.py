@@ -1,0 +1,82 @@
+"""Training patches for the window classifiers: Caltech face crops (+ augmentation) and non-face scene crops."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..preprocess import read_image
+
+WIN = 36
+
+
+def augment_faces(faces: np.ndarray, copies: int = 3, seed: int = 0, max_shift: float = 3.0,
+                  max_scale: float = 0.1, max_rot: float = 8.0, photometric: bool = True) -> np.ndarray:
+    """Mirror every face, then add ``copies`` jittered versions of each (shift, scale, small rotation,
+    contrast/brightness/gamma), so the window classifier tolerates the pyramid's stride and scale step."""
+    rng = np.random.default_rng(seed)
+    faces = np.asarray(faces, np.uint8)
+    base = np.concatenate([faces, faces[:, :, ::-1]])
+    out = [base]
+    c = (WIN - 1) / 2.0
+    for _ in range(copies):
+        batch = np.empty_like(base)
+        for i, f in enumerate(base):
+            s = 1.0 + rng.uniform(-max_scale, max_scale)
+            a = rng.uniform(-max_rot, max_rot)
+            M = cv2.getRotationMatrix2D((c, c), a, s)
+            M[:, 2] += rng.uniform(-max_shift, max_shift, 2)
+            g = cv2.warpAffine(f, M, (WIN, WIN), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            if photometric:
+                g = photometric_jitter(g, rng)
+            batch[i] = g
+        out.append(batch)
+    return np.concatenate(out)
+
+
+def photometric_jitter(g: np.ndarray, rng) -> np.ndarray:
+    x = g.astype(np.float32) / 255.0
+    x = np.clip(x, 0, 1) ** np.exp(rng.uniform(-0.5, 0.5))  # gamma: dark and washed-out faces
+    m = x.mean()
+    x = (x - m) * rng.uniform(0.6, 1.3) + m + rng.uniform(-0.15, 0.15)
+    if rng.random() < 0.2:
+        x = cv2.GaussianBlur(x, (3, 3), rng.uniform(0.3, 1.0))
+    if rng.random() < 0.2:
+        x = x + rng.normal(0, rng.uniform(0.01, 0.04), x.shape)
+    return np.clip(x * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def load_scene(path, max_side: int = 800) -> np.ndarray:
+    """A non-face scene as grey, shrunk so its longer side is at most ``max_side``."""
+    img = read_image(path, "grey")
+    s = max_side / max(img.shape)
+    if s < 1:
+        img = cv2.resize(img, (max(1, round(img.shape[1] * s)), max(1, round(img.shape[0] * s))),
+                         interpolation=cv2.INTER_AREA)
+    return img
+
+
+def random_negatives(scenes, n: int, seed: int = 0, min_side: int = WIN) -> np.ndarray:
+    """``n`` random square crops of random size from the scenes, resized to 36x36."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, WIN, WIN), np.uint8)
+    for i in range(n):
+        img = scenes[rng.integers(len(scenes))]
+        H, W = img.shape
+        top = min(H, W)
+        if top < min_side:
+            side = top
+        else:
+            side = int(np.exp(rng.uniform(np.log(min_side), np.log(top))))
+        y = rng.integers(0, H - side + 1)
+        x = rng.integers(0, W - side + 1)
+        crop = img[y:y + side, x:x + side]
+        out[i] = cv2.resize(crop, (WIN, WIN), interpolation=cv2.INTER_AREA if side > WIN else cv2.INTER_LINEAR)
+    return out
+
+
+def split_scenes(paths, val_fraction: float = 0.15, seed: int = 0):
+    """Deterministic split of the scene photos: training scenes (negatives, mining) and held-out ones."""
+    rng = np.random.default_rng(seed)
+    idx = rng.permutation(len(paths))
+    n_val = int(round(val_fraction * len(paths)))
+    return [paths[i] for i in sorted(idx[n_val:])], [paths[i] for i in sorted(idx[:n_val])]

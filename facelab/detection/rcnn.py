@@ -1,0 +1,123 @@
+"""facelab's R-CNN detector (Girshick et al., 2014), scaled down to faces.
+
+1. Region proposals: selective search (fast mode) on the image shrunk to 300 px, plus a square copy of each.
+2. Each region is warped to 36x36 grey and passed through a CNN (trained as a face/non-face classifier on
+   Caltech faces and on warped proposals from face-free scenes), whose 64-d penultimate layer is the feature.
+3. A linear SVM (scikit-learn ``LinearSVC``, one round of hard-negative mining, as in the original) scores the
+   features; class-specific box regression (ridge, on the same features) moves each box towards the face.
+4. Non-maximum suppression.
+The SVM and the regression are stored as Dense layers inside ``detection_rcnn.keras`` (no pickle).
+Every region goes through the CNN separately, which is why R-CNN is slow and why later detectors
+(Fast/Faster R-CNN, SSD) share one convolutional pass over the whole image, as facelab's CNN detector does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .base import Detection, Detector, JsonConfig, as_grey
+from .cnn import weights_file
+from .nms import nms
+from .proposals import selective_search, warp_regions
+
+WIN = 36
+
+
+@dataclass
+class RCNNConfig(JsonConfig):
+    max_side: int = 300
+    nms_iou: float = 0.3
+    min_score: float = 0.0      # SVM margin
+    box_regression: bool = True
+    tuned_on: str = ""
+
+
+def apply_deltas(boxes: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """R-CNN box regression: (tx, ty, tw, th) relative to the proposal's centre and size."""
+    cx = boxes[:, 0] + boxes[:, 2] / 2 + d[:, 0] * boxes[:, 2]
+    cy = boxes[:, 1] + boxes[:, 3] / 2 + d[:, 1] * boxes[:, 3]
+    w = boxes[:, 2] * np.exp(np.clip(d[:, 2], -1, 1))
+    h = boxes[:, 3] * np.exp(np.clip(d[:, 3], -1, 1))
+    return np.stack([cx - w / 2, cy - h / 2, w, h], 1)
+
+
+def box_targets(props: np.ndarray, gts: np.ndarray) -> np.ndarray:
+    return np.stack([(gts[:, 0] + gts[:, 2] / 2 - props[:, 0] - props[:, 2] / 2) / props[:, 2],
+                     (gts[:, 1] + gts[:, 3] / 2 - props[:, 1] - props[:, 3] / 2) / props[:, 3],
+                     np.log(gts[:, 2] / props[:, 2]), np.log(gts[:, 3] / props[:, 3])], 1)
+
+
+def feature_model(classifier):
+    """The CNN classifier cut before its last layer: (B, 36, 36, 1) -> (B, 64) features."""
+    import keras
+    from keras import layers
+
+    inp = keras.Input((WIN, WIN, 1), name="region")
+    x = inp
+    for layer in classifier.layers[1:]:
+        if layer.name == "logit":
+            break
+        x = layer(x)
+    return keras.Model(inp, layers.Flatten(name="features")(x), name="rcnn_features")
+
+
+def head_model(features, svm_w, svm_b, reg_w, reg_b):
+    """Features + the linear SVM and the box regression as Dense layers, in one Keras model."""
+    import keras
+    from keras import layers
+
+    inp = keras.Input((WIN, WIN, 1), name="region")
+    f = features(inp)
+    svm = layers.Dense(1, name="svm")
+    reg = layers.Dense(4, name="bbox_regression")
+    out = [svm(f), reg(f)]
+    m = keras.Model(inp, out, name="rcnn")
+    svm.set_weights([np.asarray(svm_w, np.float32).reshape(-1, 1), np.asarray(svm_b, np.float32).reshape(1)])
+    reg.set_weights([np.asarray(reg_w, np.float32).reshape(-1, 4), np.asarray(reg_b, np.float32).reshape(4)])
+    return m
+
+
+class RCNNDetector(Detector):
+    name = "rcnn"
+
+    def __init__(self, model=None, config: RCNNConfig | None = None, min_score: float | None = None):
+        self.config = config or RCNNConfig()
+        self.default_min_score = self.config.min_score
+        super().__init__(min_score)
+        self.model = model
+
+    @classmethod
+    def load(cls, weights_dir=None, prefix: str = "detection_rcnn", **kw) -> "RCNNDetector":
+        import keras
+
+        d, f = weights_file(weights_dir, prefix, "rcnn")
+        fc = d / f"{prefix}.json"
+        return cls(keras.saving.load_model(f, compile=False), RCNNConfig.load(fc) if fc.exists() else None, **kw)
+
+    def proposals(self, image) -> np.ndarray:
+        return selective_search(image, max_side=self.config.max_side)
+
+    def score_regions(self, grey, props):
+        if not len(props):
+            return np.zeros(0), np.zeros((0, 4))
+        crops = warp_regions(grey, props, WIN)
+        scores, deltas = [], []
+        for k in range(0, len(crops), 1024):
+            s, d = self.model(crops[k:k + 1024, :, :, None].astype(np.float32), training=False)
+            scores.append(np.asarray(s).reshape(-1))
+            deltas.append(np.asarray(d).reshape(-1, 4))
+        return np.concatenate(scores), np.concatenate(deltas)
+
+    def detect(self, image) -> list[Detection]:
+        grey = as_grey(image)
+        props = self.proposals(image)
+        scores, deltas = self.score_regions(grey, props)
+        keep = scores >= self.min_score
+        props, scores, deltas = props[keep], scores[keep], deltas[keep]
+        if not len(props):
+            return []
+        boxes = apply_deltas(props, deltas) if self.config.box_regression else props
+        k = nms(boxes, scores, self.config.nms_iou)
+        return [Detection(tuple(map(float, boxes[i])), float(scores[i])) for i in k]

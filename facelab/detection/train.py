@@ -1,0 +1,329 @@
+"""Training the CNN detector: patches, rounds of hard-negative mining, the first stage, and calibration."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..config import SEED, set_seeds
+from .cnn import WIN, CNNConfig, CNNDetector, WEIGHTS_DIR, build_classifier, build_stage1
+from .patches import augment_faces, load_scene, random_negatives, split_scenes
+
+PROFILES = {
+    # quick: the workflow in about a minute on 2 cores (not the shipped weights)
+    "quick": dict(n_pos=600, copies=1, n_neg=3000, epochs=(1,), mine_rounds=0, stage1_epochs=1, scenes=20,
+                  max_mined=2000),
+    # full: what the shipped weights were trained with
+    "full": dict(n_pos=None, copies=3, n_neg=60000, epochs=(6, 4, 4), mine_rounds=2, stage1_epochs=6, scenes=None,
+                 max_mined=40000),
+}
+
+
+def positives(n: int | None = None, val_fraction: float = 0.1, seed: int = SEED):
+    """Caltech crops split into training and validation faces (deterministic)."""
+    from ..data import load_caltech_crops
+
+    faces = load_caltech_crops()
+    idx = np.random.default_rng(seed).permutation(len(faces))
+    n_val = int(round(val_fraction * len(faces)))
+    val, tr = faces[np.sort(idx[:n_val])], faces[np.sort(idx[n_val:])]
+    if n is not None:
+        tr, val = tr[:n], val[: max(50, n // 10)]
+    return tr, val
+
+
+def fit_classifier(model, pos, neg, val=None, epochs: int = 3, batch_size: int = 128, lr: float = 1e-3,
+                   seed: int = SEED, verbose: int = 2):
+    """Binary cross-entropy on logits with the classes balanced by weight; returns the Keras history dict."""
+    import keras
+
+    x = np.concatenate([pos, neg])[..., None].astype(np.float32)
+    y = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))]).astype(np.float32).reshape(-1, 1, 1, 1)
+    w = np.where(y.reshape(-1) > 0, len(x) / (2 * len(pos)), len(x) / (2 * len(neg))).astype(np.float32)
+    perm = np.random.default_rng(seed).permutation(len(x))
+    x, y, w = x[perm], y[perm], w[perm]
+    if not getattr(model, "compiled", False):
+        model.compile(keras.optimizers.Adam(lr), keras.losses.BinaryCrossentropy(from_logits=True),
+                      metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name="acc")])
+    vd = None
+    if val is not None:
+        vx = np.concatenate([val[0], val[1]])[..., None].astype(np.float32)
+        vy = np.concatenate([np.ones(len(val[0])), np.zeros(len(val[1]))]).astype(np.float32).reshape(-1, 1, 1, 1)
+        vd = (vx, vy)
+    h = model.fit(x, y, sample_weight=w, batch_size=batch_size, epochs=epochs, validation_data=vd, verbose=verbose)
+    return {k: [float(v) for v in vals] for k, vals in h.history.items()}
+
+
+def mine_hard_negatives(model, scenes, threshold: float = 0.0, max_total: int = 40000, min_face: float = 24.0,
+                        progress: bool = True, seed: int = SEED) -> np.ndarray:
+    """Run the classifier densely over every scene's pyramid; every window scoring above ``threshold``
+    is a false alarm (the scenes hold no face), cut out as a new 36x36 negative."""
+    from tqdm.auto import tqdm
+
+    det = CNNDetector(model, None, CNNConfig(min_face=min_face, box=[0, 0, 1, 1], min_score=threshold),
+                      cascade=False)
+    crops = []
+    for img in tqdm(scenes, desc="mining hard negatives", disable=not progress, leave=False):
+        win = det.windows(img)
+        win = win[win[:, 4] > threshold]
+        if len(win) > 300:  # the worst ones of a very confusing scene
+            win = win[np.argsort(-win[:, 4])[:300]]
+        for x, y, s, _, _ in win:
+            x0, y0, side = int(round(x)), int(round(y)), int(round(s))
+            c = img[y0:y0 + side, x0:x0 + side]
+            if c.shape[0] < 8 or c.shape[1] < 8:
+                continue
+            crops.append(cv2.resize(c, (WIN, WIN), interpolation=cv2.INTER_AREA))
+    crops = np.array(crops, np.uint8).reshape(-1, WIN, WIN)
+    if len(crops) > max_total:
+        crops = crops[np.random.default_rng(seed).choice(len(crops), max_total, replace=False)]
+    return crops
+
+
+def _prepare(p: dict, seed: int, out_dir, aug_seed: int, **aug):
+    """Seeds, output folder, augmented training faces, validation faces, training and held-out scenes."""
+    from ..data import list_non_face_scenes
+
+    set_seeds(seed)
+    out_dir = Path(out_dir) if out_dir else WEIGHTS_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pos_tr, pos_val = positives(p["n_pos"], seed=seed)
+    pos = augment_faces(pos_tr, copies=p["copies"], seed=aug_seed, **aug)
+    pos_val = np.concatenate([pos_val, pos_val[:, :, ::-1]])
+    tr_paths, val_paths = split_scenes(list_non_face_scenes(), seed=seed)
+    if p["scenes"]:
+        tr_paths, val_paths = tr_paths[: p["scenes"]], val_paths[: max(3, p["scenes"] // 5)]
+    return out_dir, pos, pos_val, [load_scene(f) for f in tr_paths], [load_scene(f) for f in val_paths]
+
+
+def train_cnn(profile: str = "full", out_dir=None, prefix: str = "detection_cnn", seed: int = SEED,
+              progress: bool = True, verbose: int = 2, log=print) -> dict:
+    """The whole recipe; writes ``<prefix>.keras``, ``<prefix>_stage1.keras``, ``<prefix>.json`` and
+    ``<prefix>_history.json`` to ``out_dir`` and returns the history."""
+    p = PROFILES[profile]
+    t0 = time.time()
+    out_dir, pos, pos_val, scenes, val_scenes = _prepare(p, seed, out_dir, seed)
+    neg = random_negatives(scenes, p["n_neg"], seed=seed)
+    neg_val = random_negatives(val_scenes, max(500, len(pos_val)), seed=seed + 1)
+    log(f"positives {len(pos)} (from {len(pos_tr)} crops), random negatives {len(neg)}; "
+        f"validation {len(pos_val)} faces / {len(neg_val)} non-faces")
+    hist = {"rounds": [], "profile": profile, "seed": seed}
+    model = build_classifier()
+    for r, ep in enumerate(p["epochs"][: p["mine_rounds"] + 1]):
+        if r > 0:
+            mined = mine_hard_negatives(model, scenes, 0.0, p["max_mined"], progress=progress, seed=seed + r)
+            val_fa = mine_hard_negatives(model, val_scenes, 0.0, 10 ** 6, progress=False)
+            log(f"round {r}: mined {len(mined)} hard negatives (held-out scenes give {len(val_fa)} false alarms)")
+            hist["rounds"][-1]["false_alarms_val_scenes"] = int(len(val_fa))
+            hist["rounds"][-1]["mined_next"] = int(len(mined))
+            neg = np.concatenate([neg, mined])
+        h = fit_classifier(model, pos, neg, (pos_val, neg_val), epochs=ep, seed=seed + r, verbose=verbose)
+        hist["rounds"].append({"round": r, "epochs": ep, "negatives": int(len(neg)), "history": h})
+        log(f"round {r}: val acc {h.get('val_acc', [float('nan')])[-1]:.4f} ({time.time() - t0:.0f}s)")
+    final_fa = mine_hard_negatives(model, val_scenes, 0.0, 10 ** 6, progress=False)
+    hist["rounds"][-1]["false_alarms_val_scenes"] = int(len(final_fa))
+    model.save(out_dir / f"{prefix}.keras")
+    # first stage: trained on the same faces and the final negatives (hard ones included)
+    s1 = build_stage1()
+    h1 = fit_classifier(s1, pos, neg, (pos_val, neg_val), epochs=p["stage1_epochs"], seed=seed + 7, verbose=verbose)
+    s1.save(out_dir / f"{prefix}_stage1.keras")
+    # its threshold: pass 99.5 % of the held-out faces (chosen on Caltech validation crops, not on test images)
+    v1 = np.asarray(s1(pos_val[..., None].astype(np.float32), training=False)).reshape(-1)
+    t1 = float(np.quantile(v1, 0.005))
+    hist["stage1"] = {"history": h1, "threshold": t1, "params": int(s1.count_params())}
+    hist["stage2_params"] = int(model.count_params())
+    hist["seconds"] = time.time() - t0
+    cfg_file = out_dir / f"{prefix}.json"
+    cfg = CNNConfig.load(cfg_file) if cfg_file.exists() else CNNConfig()
+    cfg.stage1_threshold = t1
+    cfg.save(cfg_file)
+    (out_dir / f"{prefix}_history.json").write_text(json.dumps(hist, indent=1))
+    log(f"done in {time.time() - t0:.0f}s; stage-1 threshold {t1:.3f}")
+    return hist
+
+
+# ------------------------------------------------------------------ calibration on CMU+MIT (one half)
+def cmu_halves(items, seed: int = SEED):
+    """Deterministic half split of CMU+MIT images: (tune, check). Choices are fitted on ``tune`` only."""
+    idx = np.random.default_rng(seed).permutation(len(items))
+    half = len(items) // 2
+    return [items[i] for i in sorted(idx[:half])], [items[i] for i in sorted(idx[half:])]
+
+
+def fit_box_calibration(detector: CNNDetector, images, gts, iou_min: float = 0.3) -> list:
+    """Median offset/size of the ground-truth box relative to the detected window (windows matched by IoU)."""
+    from .nms import iou_matrix
+
+    old = list(detector.config.box)
+    rows = []
+    for im, gt in zip(images, gts):
+        if not len(gt):
+            continue
+        win = detector.windows(im)
+        win = win[win[:, 4] >= detector.min_score]
+        if not len(win):
+            continue
+        boxes = detector.calibrate(win)
+        ov = iou_matrix(boxes, gt)
+        for k, g in enumerate(gt):
+            cand = np.nonzero(ov[:, k] >= iou_min)[0]
+            if not len(cand):
+                continue
+            b = cand[np.argmax(win[cand, 4])]
+            x, y, s = win[b, 0], win[b, 1], win[b, 2]
+            rows.append([(g[0] - x) / s, (g[1] - y) / s, g[2] / s, g[3] / s])
+    if not rows:
+        return old
+    return np.median(np.array(rows), 0).round(4).tolist()
+
+
+# ------------------------------------------------------------------ R-CNN
+RCNN_PROFILES = {
+    "quick": dict(n_pos=400, copies=1, scenes=12, per_scene=60, n_rand=1000, epochs=1, tune_images=6),
+    "full": dict(n_pos=None, copies=2, scenes=None, per_scene=150, n_rand=10000, epochs=4, tune_images=None),
+}
+
+
+def scene_proposals(scenes, per_scene: int | None, seed: int = SEED, max_side: int = 300, progress: bool = True):
+    """Warped selective-search regions of face-free scenes: R-CNN's negatives (all of them are non-faces)."""
+    from tqdm.auto import tqdm
+
+    from .proposals import selective_search, warp_regions
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for img in tqdm(scenes, desc="proposals on scenes", disable=not progress, leave=False):
+        props = selective_search(img, max_side=max_side)
+        if per_scene and len(props) > per_scene:
+            props = props[rng.choice(len(props), per_scene, replace=False)]
+        if len(props):
+            out.append(warp_regions(img, props, WIN))
+    return np.concatenate(out) if out else np.zeros((0, WIN, WIN), np.uint8)
+
+
+def _features(fmodel, crops):
+    return np.concatenate([np.asarray(fmodel(crops[k:k + 2048, :, :, None].astype(np.float32), training=False))
+                           for k in range(0, len(crops), 2048)]) if len(crops) else np.zeros((0, 64))
+
+
+def train_rcnn(profile: str = "full", out_dir=None, prefix: str = "detection_rcnn", seed: int = SEED,
+               progress: bool = True, verbose: int = 2, log=print) -> dict:
+    """CNN features -> LinearSVC (+1 round of hard negatives) -> ridge box regression (fitted on the CMU+MIT
+    tuning half, see :func:`cmu_halves`) -> ``<prefix>.keras`` (SVM and regression as Dense layers)."""
+    from sklearn.linear_model import Ridge
+    from sklearn.svm import LinearSVC
+
+    from ..data import load_cmu_mit
+    from ..preprocess import read_image
+    from .nms import iou_matrix
+    from .proposals import selective_search, warp_regions
+    from .rcnn import RCNNConfig, box_targets, feature_model, head_model
+
+    p = RCNN_PROFILES[profile]
+    t0 = time.time()
+    # proposals rarely sit exactly on a face: jitter more than for the sliding window
+    out_dir, pos, pos_val, scenes, val_scenes = _prepare(p, seed, out_dir, seed + 11, max_shift=5.0, max_scale=0.2)
+    neg = np.concatenate([scene_proposals(scenes, p["per_scene"], seed, progress=progress),
+                          random_negatives(scenes, p["n_rand"], seed=seed + 12)])
+    neg_val = scene_proposals(val_scenes, 40, seed + 1, progress=False)
+    log(f"R-CNN: {len(pos)} positive and {len(neg)} negative regions ({time.time() - t0:.0f}s)")
+    hist = {"profile": profile, "seed": seed}
+    # 1. the CNN feature extractor, trained as a face / non-face classifier on warped regions
+    clf = build_classifier(name="rcnn_cnn")
+    hist["cnn"] = fit_classifier(clf, pos, neg, (pos_val, neg_val), epochs=p["epochs"], seed=seed + 13,
+                                 verbose=verbose)
+    fmodel = feature_model(clf)
+    # 2. linear SVM on standardised features, one round of hard negatives from all scene proposals
+    fp, fn = _features(fmodel, pos), _features(fmodel, neg)
+    mu, sd = np.concatenate([fp, fn]).mean(0), np.concatenate([fp, fn]).std(0) + 1e-6
+    svm = LinearSVC(C=0.01, class_weight="balanced", max_iter=5000, random_state=seed)
+    X = np.concatenate([fp, fn])
+    y = np.r_[np.ones(len(fp)), np.zeros(len(fn))]
+    svm.fit((X - mu) / sd, y)
+    all_props = scene_proposals(scenes, None, seed + 2, progress=progress)
+    fa = _features(fmodel, all_props)
+    hard = fa[svm.decision_function((fa - mu) / sd) > -1.0]
+    log(f"SVM round 0: {len(hard)} hard negatives among {len(fa)} scene proposals")
+    X = np.concatenate([X, hard])
+    y = np.r_[y, np.zeros(len(hard))]
+    svm.fit((X - mu) / sd, y)
+    fv = _features(fmodel, np.concatenate([pos_val, neg_val]))
+    sv = svm.decision_function((fv - mu) / sd)
+    hist["svm"] = {"C": 0.01, "hard_negatives": int(len(hard)),
+                   "val_acc": float(((sv > 0) == np.r_[np.ones(len(pos_val)), np.zeros(len(neg_val))]).mean())}
+    w = svm.coef_.reshape(-1) / sd
+    b = float(svm.intercept_[0] - np.sum(svm.coef_.reshape(-1) * mu / sd))
+    # 3. box regression on the CMU+MIT tuning half: proposals with IoU >= 0.5 against a face
+    tune, _ = cmu_halves(load_cmu_mit(), seed)
+    tune = [t for t in tune if len(t["boxes"])][: p["tune_images"]]
+    F, T = [], []
+    for it in tune:
+        g = read_image(it["path"])
+        props = selective_search(g)
+        ov = iou_matrix(props, it["boxes"])
+        k = ov.argmax(1)
+        sel = ov.max(1) >= 0.5
+        if sel.any():
+            F.append(_features(fmodel, warp_regions(g, props[sel], WIN)))
+            T.append(box_targets(props[sel], it["boxes"][k[sel]]))
+    F, T = np.concatenate(F), np.concatenate(T)
+    reg = Ridge(alpha=100.0).fit((F - mu) / sd, T)
+    rw = reg.coef_.T / sd[:, None]
+    rb = reg.intercept_ - (reg.coef_ * (mu / sd)[None]).sum(1)
+    hist["box_regression"] = {"pairs": int(len(F)), "images": len(tune), "alpha": 100.0,
+                              "r2_train": float(reg.score((F - mu) / sd, T))}
+    model = head_model(fmodel, w, b, rw, rb)
+    model.save(out_dir / f"{prefix}.keras")
+    cfg_file = out_dir / f"{prefix}.json"
+    cfg = RCNNConfig.load(cfg_file) if cfg_file.exists() else RCNNConfig()
+    cfg.tuned_on = f"box regression fitted on the CMU+MIT tuning half ({len(tune)} images with faces, seed {seed})"
+    cfg.save(cfg_file)
+    hist["seconds"] = time.time() - t0
+    (out_dir / f"{prefix}_history.json").write_text(json.dumps(hist, indent=1))
+    log(f"R-CNN done in {hist['seconds']:.0f}s: {hist['svm']}, {hist['box_regression']}")
+    return hist
+
+
+def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = SEED, log=print,
+                  min_faces=(20, 24, 28, 32)) -> dict:
+    """Fit the choices that need real photos on the CMU+MIT *tuning* half only: the window-to-box calibration,
+    the minimum face size (largest one within 0.005 AP@0.3 of the best, for speed) and the default
+    operating threshold (best F1 at IoU 0.5). The other half stays for checking."""
+    from ..data import load_cmu_mit
+    from ..preprocess import read_image
+    from .metrics import detection_metrics, match_detections
+
+    d = Path(weights_dir) if weights_dir else WEIGHTS_DIR
+    det = CNNDetector.load(d, prefix)
+    det.min_score = -1.0
+    det.config.box = [0.0, 0.0, 1.0, 1.0]
+    det.config.min_face = 24.0
+    tune, check = cmu_halves(load_cmu_mit(), seed)
+    imgs = [read_image(t["path"]) for t in tune]
+    gts = [t["boxes"] for t in tune]
+    for _ in range(3):
+        det.config.box = fit_box_calibration(det, imgs, gts)
+    log(f"box calibration on the tuning half: {det.config.box}")
+    scores = {}
+    for mf in min_faces:
+        det.config.min_face = float(mf)
+        dets = [det.postprocess(det.windows(im)) for im in imgs]
+        scores[mf] = detection_metrics(dets, gts)["ap30"]
+        log(f"min face {mf}: AP@0.3 {scores[mf]:.4f} on the tuning half")
+    best = max(scores.values())
+    mf = max(m for m in min_faces if scores[m] >= best - 0.005)
+    det.config.min_face = float(mf)
+    dets = [det.postprocess(det.windows(im)) for im in imgs]
+    s, tp, n = match_detections(dets, gts, 0.5)
+    ctp = np.cumsum(tp)
+    f1 = 2 * ctp / (np.arange(1, len(tp) + 1) + n)
+    k = int(np.argmax(f1))
+    det.config.min_score = float(round(s[k], 3))
+    det.config.tuned_on = (f"box, min_face, min_score fitted on the CMU+MIT tuning half ({len(tune)} images, "
+                           f"facelab.detection.train.cmu_halves seed {seed}); the other {len(check)} images check them")
+    det.config.save(d / f"{prefix}.json")
+    log(f"min face {mf}, operating threshold {det.config.min_score} (F1 {f1[k]:.3f} on the tuning half)")
+    return {"box": det.config.box, "min_face": mf, "min_score": det.config.min_score, "ap30_by_min_face": scores}

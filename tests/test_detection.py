@@ -1,0 +1,164 @@
+"""Detection stage: interface, registry, NMS/AP on hand-checked cases, CLI JSON and bad input, shipped weights."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from facelab.cli import main
+from facelab.detection import REGISTRY, Detection, Detector, get_detector, iou, nms
+from facelab.detection.metrics import average_precision, detection_metrics, match_detections, recall_at_fp
+from facelab.errors import FacelabError
+
+EXPECTED = {"cnn", "rcnn", "haar", "haar-alt2", "ssd", "mtcnn", "deepface-opencv", "deepface-mtcnn"}
+
+
+@pytest.fixture(scope="module")
+def cmu():
+    from facelab.data import load_cmu_mit
+
+    return load_cmu_mit()
+
+
+def _single_face_item(cmu, min_w=60):
+    """A CMU+MIT image with exactly one large face (known box)."""
+    for it in cmu:
+        if len(it["boxes"]) == 1 and it["boxes"][0, 2] >= min_w:
+            return it
+    raise AssertionError("no single-face image in CMU+MIT")
+
+
+# ---------------------------------------------------------------- interface and registry
+def test_registry_names_and_unknown():
+    assert set(REGISTRY) == EXPECTED
+    with pytest.raises(FacelabError, match="unknown detector"):
+        get_detector("nope")
+
+
+def test_detection_to_dict_rounds_and_keeps_order():
+    d = Detection((1.234567, 2.0, 3.0, 4.0), 0.987654)
+    assert d.to_dict() == {"box": [1.23, 2.0, 3.0, 4.0], "score": 0.98765}
+
+
+def test_haar_answers_the_interface(cmu):
+    from facelab.preprocess import read_image
+
+    det = get_detector("haar")
+    assert isinstance(det, Detector)
+    it = _single_face_item(cmu)
+    grey = read_image(it["path"], "grey")
+    for img in (grey, np.dstack([grey] * 3)):
+        dets = det.detect(img)
+        assert all(isinstance(d, Detection) and len(d.box) == 4 for d in dets)
+        assert max(iou(d.box, it["boxes"][0]) for d in dets) > 0.3
+    assert det.detect(np.zeros((50, 60), np.uint8)) == []  # no face: empty list, not an error
+    with pytest.raises(ValueError):
+        det.detect(np.zeros((10, 10, 4), np.uint8))
+
+
+# ---------------------------------------------------------------- NMS and IoU, checked by hand
+def test_iou_hand_checked():
+    assert iou((0, 0, 10, 10), (0, 0, 10, 10)) == pytest.approx(1.0)
+    assert iou((0, 0, 10, 10), (5, 0, 10, 10)) == pytest.approx(50 / 150)
+    assert iou((0, 0, 10, 10), (20, 20, 5, 5)) == 0.0
+
+
+def test_nms_hand_checked():
+    boxes = [(0, 0, 10, 10), (1, 0, 10, 10), (20, 20, 10, 10), (5, 0, 10, 10)]
+    scores = [0.9, 0.8, 0.7, 0.95]
+    # box 3 (0.95) overlaps box 0 by 1/3 (kept at 0.3? no: 0.333 > 0.3) and box 1 by 60/140
+    assert nms(boxes, scores, 0.3).tolist() == [3, 2]
+    assert nms(boxes, scores, 0.5).tolist() == [3, 0, 2]
+    assert nms([], [], 0.3).tolist() == []
+
+
+# ---------------------------------------------------------------- AP, checked by hand
+def test_average_precision_hand_checked():
+    gt = [np.array([[0, 0, 10, 10], [50, 50, 10, 10]], float), np.zeros((0, 4))]
+    dets = [np.array([[0, 0, 10, 10, 0.9], [51, 50, 10, 10, 0.7]]), np.array([[5, 5, 10, 10, 0.8]])]
+    scores, tp, n = match_detections(dets, gt, 0.5)
+    assert n == 2 and tp.tolist() == [True, False, True] and scores.tolist() == [0.9, 0.8, 0.7]
+    # recall .5 at precision 1, recall 1 at precision 2/3
+    assert average_precision(tp, n) == pytest.approx(0.5 * 1 + 0.5 * 2 / 3)
+    assert recall_at_fp(tp, n, 0) == 0.5 and recall_at_fp(tp, n, 1) == 1.0
+
+
+def test_duplicates_are_false_positives_and_iou_threshold_matters():
+    gt = [np.array([[0, 0, 10, 10]], float)]
+    dets = [np.array([[0, 0, 10, 10, 0.9], [0, 0, 10, 10, 0.8], [4, 0, 10, 10, 0.95]])]
+    m = detection_metrics(dets, gt)
+    # at IoU .5 the shifted box (IoU 6/14=.43) is a FP first, then a TP, then a duplicate: AP = 1 * 1/2
+    assert m["ap50"] == pytest.approx(0.5)
+    assert m["ap30"] == pytest.approx(1.0)
+    assert m["faces"] == 1 and m["detections"] == 3
+
+
+# ---------------------------------------------------------------- CLI
+def test_cli_detect_json_shape_and_bad_input(tmp_path, cmu, capsys):
+    it = _single_face_item(cmu)
+    good = tmp_path / "good.gif"
+    shutil.copy(it["path"], good)
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.png"
+    text.write_text("not an image at all")
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", np.full((80, 80), 128, np.uint8))
+    trunc = tmp_path / "trunc.jpg"
+    trunc.write_bytes(buf.tobytes()[: len(buf) // 2])
+    rc = main(["detect", "--model", "haar", "--json", "--out", str(tmp_path / "ann"),
+               str(good), str(empty), str(text), str(trunc)])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 1
+    assert [e["image"] for e in out] == [str(good), str(empty), str(text), str(trunc)]
+    g = out[0]
+    assert "error" not in g and set(g) >= {"image", "width", "height", "faces"}
+    assert g["faces"] and all(set(f) == {"box", "score"} and len(f["box"]) == 4 for f in g["faces"])
+    assert (tmp_path / "ann" / "good_faces.png").exists()
+    for e in out[1:]:
+        assert e["error"] and "faces" not in e
+    assert "empty" in out[1]["error"]
+
+
+def test_cli_detect_all_good_exit_zero(tmp_path, cmu, capsys):
+    it = _single_face_item(cmu)
+    rc = main(["detect", "--model", "haar", "--min-score=-1e9", "--json", it["path"]])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and len(out) == 1 and out[0]["width"] > 0
+
+
+def test_cli_eval_detection_json(tmp_path, cmu, capsys):
+    items = [i for i in cmu if len(i["boxes"])][:2]
+    (tmp_path / "img").mkdir()
+    lines = []
+    for it in items:
+        shutil.copy(it["path"], tmp_path / "img")
+        lines += [f"{it['name']}.jpg {x} {y} {x + w} {y + h}" for x, y, w, h in it["boxes"]]
+    (tmp_path / "boxes.txt").write_text("\n".join(lines) + "\n")
+    rc = main(["eval", "detection", "--images", str(tmp_path / "img"), "--boxes", str(tmp_path / "boxes.txt"),
+               "--model", "haar", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["images"] == 2 and out["faces"] == sum(len(i["boxes"]) for i in items)
+    r = out["results"][0]
+    assert r["model"] == "haar"
+    for k in ("ap50", "ap30", "recall50_at_10fp", "recall50_at_50fp", "recall50_at_167fp", "s_per_image", "mp_per_s"):
+        assert k in r
+    assert 0 < r["ap30"] <= 1
+
+
+# ---------------------------------------------------------------- shipped weights
+@pytest.mark.parametrize("name", ["cnn", "rcnn"])
+def test_shipped_weights_find_a_real_face(name, cmu):
+    from facelab.preprocess import read_image
+
+    it = _single_face_item(cmu)
+    det = get_detector(name)
+    dets = det.detect(read_image(it["path"], "grey"))
+    assert dets, f"{name} found nothing in {it['name']}"
+    assert max(iou(d.box, it["boxes"][0]) for d in dets) >= 0.5
+    # a face-free photo gives few or no detections at the operating threshold
+    free = next(i for i in cmu if i["name"] == "wall")
+    assert len(det.detect(read_image(free["path"], "grey"))) <= 2
