@@ -1,0 +1,238 @@
+"""CNN face embedding: a compact conv net trained to tell identities apart; its L2-normalised penultimate layer is the feature.
+
+Architecture (64x64 grey in, ~0.55 M parameters, ~47 M multiply-adds per face):
+per-image standardisation → conv16 → pool → 2x conv32 → pool → 2x conv64 → pool
+→ 2x conv128 → pool → flatten → dropout → dense 128 → batch norm ("pre_embedding")
+→ unit normalisation ("embedding"). Training puts a head on the pre-embedding:
+plain softmax (dense + cross-entropy) or a margin loss, CosFace (Wang et al. 2018,
+``s * (cos θ - m)`` for the true class) or ArcFace (Deng et al. 2019, ``s * cos(θ + m)``).
+Only the embedding network is saved (``.keras``); the head is thrown away.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .base import FaceFeatures
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+SHIPPED = WEIGHTS_DIR / "features_cnn.keras"
+
+
+def _keras():
+    import keras
+
+    return keras
+
+
+def _register():
+    """Define the custom layers once (Keras is imported lazily)."""
+    keras = _keras()
+    from keras import ops
+
+    if "PerImageStandardization" in globals():
+        return
+
+    @keras.saving.register_keras_serializable(package="facelab")
+    class PerImageStandardization(keras.layers.Layer):
+        """Each image to mean 0, std 1 (robust to exposure; the models take 0..255 pixels)."""
+
+        def call(self, x):
+            mean = ops.mean(x, axis=(1, 2, 3), keepdims=True)
+            std = ops.std(x, axis=(1, 2, 3), keepdims=True)
+            return (x - mean) / ops.maximum(std, 1e-3)
+
+    @keras.saving.register_keras_serializable(package="facelab")
+    class MarginHead(keras.layers.Layer):
+        """Cosine classifier with an additive margin: CosFace (``cos - m``) or ArcFace (``cos(θ + m)``), scaled by ``s``."""
+
+        def __init__(self, n_classes, kind="cosface", scale=24.0, margin=0.25, **kw):
+            super().__init__(**kw)
+            self.n_classes, self.kind, self.scale, self.margin = int(n_classes), kind, float(scale), float(margin)
+
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(int(input_shape[0][-1]), self.n_classes), initializer="glorot_uniform",
+                                     name="class_centres")
+
+        def call(self, inputs):
+            emb, labels = inputs
+            e = emb / ops.maximum(ops.norm(emb, axis=-1, keepdims=True), 1e-6)
+            w = self.w / ops.maximum(ops.norm(self.w, axis=0, keepdims=True), 1e-6)
+            cos = ops.clip(ops.matmul(e, w), -1.0 + 1e-6, 1.0 - 1e-6)
+            onehot = ops.one_hot(ops.cast(ops.reshape(labels, (-1,)), "int32"), self.n_classes)
+            if self.kind == "arcface":
+                sin = ops.sqrt(1.0 - cos * cos)
+                target = cos * math.cos(self.margin) - sin * math.sin(self.margin)
+                # keep the logit monotonic past θ + m > π (the usual "easy margin" fallback)
+                target = ops.where(cos > math.cos(math.pi - self.margin), target,
+                                   cos - math.sin(math.pi - self.margin) * self.margin)
+            else:
+                target = cos - self.margin
+            return self.scale * (onehot * target + (1.0 - onehot) * cos)
+
+        def get_config(self):
+            return {**super().get_config(), "n_classes": self.n_classes, "kind": self.kind,
+                    "scale": self.scale, "margin": self.margin}
+
+    globals()["PerImageStandardization"] = PerImageStandardization
+    globals()["MarginHead"] = MarginHead
+
+
+def build_embedding_net(size: int = 64, embed_dim: int = 128, width: int = 16, dropout: float = 0.2):
+    """The embedding network: (size, size, 1) pixels 0..255 → unit-length ``embed_dim`` vector."""
+    keras = _keras()
+    _register()
+    L = keras.layers
+    inp = keras.Input((size, size, 1), name="face")
+    x = PerImageStandardization(name="standardize")(inp)  # noqa: F821 (defined by _register)
+
+    def conv(x, ch, name):
+        x = L.Conv2D(ch, 3, padding="same", use_bias=False, name=name)(x)
+        x = L.BatchNormalization(name=name + "_bn")(x)
+        return L.ReLU(name=name + "_relu")(x)
+
+    x = conv(x, width, "c1")
+    x = L.MaxPooling2D(name="p1")(x)
+    for block, mult in ((2, 2), (3, 4), (4, 8)):
+        x = conv(x, width * mult, f"c{block}a")
+        x = conv(x, width * mult, f"c{block}b")
+        x = L.MaxPooling2D(name=f"p{block}")(x)
+    x = L.Flatten(name="flatten")(x)
+    x = L.Dropout(dropout, name="dropout")(x)
+    x = L.Dense(embed_dim, use_bias=False, name="dense")(x)
+    x = L.BatchNormalization(name="pre_embedding")(x)
+    out = L.UnitNormalization(name="embedding")(x)
+    return keras.Model(inp, out, name="facelab_cnn_embedding")
+
+
+def augmentation(seed: int = 42):
+    """Training-time jitter for 64x64 crops: mirror, small rotation, zoom and shift, contrast."""
+    keras = _keras()
+    L = keras.layers
+    return keras.Sequential([
+        L.RandomFlip("horizontal", seed=seed),
+        L.RandomRotation(0.03, fill_mode="reflect", seed=seed + 1),
+        L.RandomZoom((-0.12, 0.08), fill_mode="reflect", seed=seed + 2),
+        L.RandomTranslation(0.06, 0.06, fill_mode="reflect", seed=seed + 3),
+        L.RandomContrast(0.3, value_range=(0, 255), seed=seed + 4),
+        L.RandomBrightness(0.15, value_range=(0, 255), seed=seed + 5),
+    ], name="augment")
+
+
+def build_training_model(backbone, n_classes: int, loss: str = "softmax", scale: float = 24.0, margin: float = 0.25,
+                         augment: bool = True, seed: int = 42):
+    """Backbone + identity head; inputs ``{"face", "label"}``, output logits for sparse cross-entropy."""
+    keras = _keras()
+    _register()
+    face = keras.Input(backbone.input_shape[1:], name="face")
+    label = keras.Input((1,), name="label", dtype="int32")
+    x = augmentation(seed)(face) if augment else face
+    pre = keras.Model(backbone.input, backbone.get_layer("pre_embedding").output)(x)
+    if loss == "softmax":
+        logits = keras.layers.Dense(n_classes, name="softmax_head")(pre)
+    elif loss in ("cosface", "arcface"):
+        logits = MarginHead(n_classes, loss, scale, margin, name=f"{loss}_head")([pre, label])  # noqa: F821
+    else:
+        raise ValueError(f"loss must be softmax, cosface or arcface, not {loss!r}")
+    return keras.Model({"face": face, "label": label}, logits, name=f"train_{loss}")
+
+
+def load_embedding_model(path=None):
+    """Load a saved embedding network (default: the shipped ``features_cnn.keras``)."""
+    keras = _keras()
+    _register()
+    path = Path(path) if path else SHIPPED
+    if not path.exists():
+        from ..errors import BadInputError
+
+        raise BadInputError(path, "no such model file (train one with `facelab train features --model cnn`)")
+    return keras.saving.load_model(path, compile=False)
+
+
+def embed(model, crops: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """uint8 (N, S, S) crops → float32 (N, D) unit vectors."""
+    if len(crops) == 0:
+        return np.zeros((0, model.output_shape[-1]), np.float32)
+    x = np.asarray(crops, np.float32)[..., None]
+    out = []
+    for i in range(0, len(x), batch_size):
+        out.append(np.asarray(model(x[i:i + batch_size], training=False)))
+    return np.concatenate(out).astype(np.float32)
+
+
+class CNNEmbedding(FaceFeatures):
+    """scikit-learn transformer around the CNN embedding.
+
+    ``weights``: a ``.keras`` file or ``"shipped"`` → ``fit`` only loads it (a fixed,
+    pre-trained extractor, the usual way to put it in a ``Pipeline``). ``weights=None``
+    → ``fit(X, y)`` trains a new network on the identities in ``y``.
+    """
+
+    def __init__(self, weights="shipped", crop="lfw", embed_dim=128, width=16, loss="softmax", scale=24.0,
+                 margin=0.25, epochs=20, batch_size=64, learning_rate=2e-3, augment=True, seed=42, verbose=0):
+        self.weights = weights
+        self.crop = crop
+        self.embed_dim = embed_dim
+        self.width = width
+        self.loss = loss
+        self.scale = scale
+        self.margin = margin
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.augment = augment
+        self.seed = seed
+        self.verbose = verbose
+
+    def fit(self, X, y=None):
+        if self.weights is not None:
+            self.model_ = load_embedding_model(None if self.weights == "shipped" else self.weights)
+            self.history_ = None
+        else:
+            if y is None:
+                raise ValueError("training a CNNEmbedding needs identity labels y (or pass weights=...)")
+            crops = self._crops(X)
+            self.model_, self.history_ = train_embedding(crops, np.asarray(y), embed_dim=self.embed_dim,
+                                                         width=self.width, loss=self.loss, scale=self.scale,
+                                                         margin=self.margin, epochs=self.epochs,
+                                                         batch_size=self.batch_size, learning_rate=self.learning_rate,
+                                                         augment=self.augment, seed=self.seed, verbose=self.verbose)
+        self.n_features_out_ = int(self.model_.output_shape[-1])
+        return self
+
+    def _features(self, crops):
+        return embed(self.model_, crops)
+
+    def save(self, path) -> Path:
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self)
+        path = Path(path)
+        self.model_.save(path)
+        return path
+
+
+def train_embedding(crops: np.ndarray, labels: np.ndarray, embed_dim=128, width=16, loss="softmax", scale=24.0,
+                    margin=0.25, epochs=20, batch_size=64, learning_rate=2e-3, augment=True, seed=42, verbose=0,
+                    callbacks=(), weight_decay=5e-4, label_smoothing=0.1, callback_factory=None):
+    """Train a new embedding network on (crops, identity labels); returns (embedding model, history dict)."""
+    keras = _keras()
+    from ..config import set_seeds
+
+    set_seeds(seed)
+    labels = np.unique(labels, return_inverse=True)[1].astype("int32")
+    n_classes = int(labels.max()) + 1
+    backbone = build_embedding_net(crops.shape[1], embed_dim, width)
+    model = build_training_model(backbone, n_classes, loss, scale, margin, augment, seed)
+    steps = max(1, math.ceil(len(crops) / batch_size)) * max(1, epochs)
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps, alpha=0.02)
+    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay),
+                  loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=label_smoothing),
+                  metrics=[keras.metrics.CategoricalAccuracy(name="acc")])
+    x = {"face": np.asarray(crops, np.float32)[..., None], "label": labels[:, None]}
+    y = keras.utils.to_categorical(labels, n_classes)
+    callbacks = list(callbacks) + (list(callback_factory(backbone)) if callback_factory else [])
+    hist = model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=verbose, callbacks=callbacks)
+    return backbone, hist.history

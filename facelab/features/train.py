@@ -1,0 +1,152 @@
+"""Train the shipped feature models (`facelab train features --model cnn|autoencoder --profile quick|full`).
+
+Training data (both models): LFW identities that appear in no pair of
+``pairsDevTest.txt`` (the View 1 rule), with at least ``min_images`` images,
+minus every image in the test part of the LFW >= 70 and >= 20 identification
+protocols (:func:`facelab.recognition.protocols.lfw_people_test_paths`), and at
+most ``cap`` (100) images per person (George W. Bush alone has 530). The list of
+identities is written beside the weights and into the model card.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from ..config import SEED, data_home
+from .crop import LFW, load_crops
+
+PROFILES = {
+    "quick": {"epochs": 1, "max_people": 60, "ae_epochs": 1},
+    "full": {"epochs": 28, "max_people": None, "ae_epochs": 30},
+}
+
+
+def training_files(min_images: int = 2, cap: int = 100, root=None, max_people: int | None = None,
+                   seed: int = SEED) -> tuple[list[str], np.ndarray, list[str]]:
+    """(paths, labels, names) of the embedding's training images under the rule above."""
+    from ..data import lfw, pair_people
+    from ..recognition.protocols import lfw_people_test_paths
+
+    base = lfw.path(root)
+    banned_people = pair_people(base / "pairsDevTest.txt", root)
+    banned_images = lfw_people_test_paths((70, 20), root)
+    rng = np.random.RandomState(seed)
+    people = []
+    for name in sorted(p.name for p in (base / "lfw").iterdir() if p.is_dir()):
+        if name in banned_people:
+            continue
+        files = [str(f) for f in sorted((base / "lfw" / name).glob("*.jpg")) if str(f) not in banned_images]
+        if len(files) < min_images:
+            continue
+        if len(files) > cap:
+            files = sorted(rng.choice(files, cap, replace=False).tolist())
+        people.append((name, files))
+    if max_people:
+        people = sorted(people, key=lambda p: (-len(p[1]), p[0]))[:max_people]
+        people.sort()
+    paths = [f for _, fs in people for f in fs]
+    labels = np.array([k for k, (_, fs) in enumerate(people) for _ in fs])
+    return paths, labels, [n for n, _ in people]
+
+
+class VerificationMonitor:
+    """Keras callback factory: View 1 pairsDevTrain accuracy (best threshold) every ``every`` epochs, and a time budget."""
+
+    @staticmethod
+    def make(backbone, pairs_crops, same, every: int = 5, budget_s: float | None = None, log=print):
+        import keras
+
+        from ..recognition.verification import best_threshold, cosine_scores
+        from .cnn_embedding import embed
+
+        class _Monitor(keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                self.t0 = time.time()
+                self.scores = []
+
+            def on_epoch_end(self, epoch, logs=None):
+                if (epoch + 1) % every == 0:
+                    ea, eb = embed(backbone, pairs_crops[0]), embed(backbone, pairs_crops[1])
+                    s = cosine_scores(ea, eb)
+                    thr, acc = best_threshold(s, same)
+                    self.scores.append((epoch + 1, acc))
+                    log(f"epoch {epoch + 1}: devtrain verification acc {acc:.4f} (thr {thr:.3f}) "
+                        f"loss {logs.get('loss', 0):.3f} acc {logs.get('acc', 0):.3f} t={time.time() - self.t0:.0f}s")
+                else:
+                    log(f"epoch {epoch + 1}: loss {logs.get('loss', 0):.3f} acc {logs.get('acc', 0):.3f} t={time.time() - self.t0:.0f}s")
+                if budget_s and time.time() - self.t0 > budget_s:
+                    log(f"time budget {budget_s:.0f}s spent: stopping after epoch {epoch + 1}")
+                    self.model.stop_training = True
+
+        return _Monitor()
+
+
+def _view1_crops(name: str, root=None):
+    from ..data import lfw, pair_paths, read_pairs
+
+    pairs = read_pairs(lfw.path(root) / name, root)
+    a, b, same = pair_paths(pairs, root)
+    return (load_crops(a, LFW), load_crops(b, LFW)), same
+
+
+def train_features(model: str = "cnn", profile: str = "quick", out_dir: Path | None = None, loss: str = "softmax",
+                   epochs: int | None = None, budget_s: float | None = 35 * 60, seed: int = SEED, root=None,
+                   log=print) -> dict:
+    """Train and save ``features_<model>.keras`` (+ identities list + card). Returns a summary dict."""
+    import keras
+
+    from ..config import set_seeds
+    from .cnn_embedding import WEIGHTS_DIR, embed, train_embedding
+
+    cfg = PROFILES[profile]
+    # only a full run replaces the shipped weights by default; a quick demo writes to ./runs/features_quick
+    out_dir = Path(out_dir) if out_dir else (WEIGHTS_DIR if profile == "full" else Path.cwd() / "runs" / "features_quick")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    set_seeds(seed)
+    paths, labels, names = training_files(root=root, max_people=cfg["max_people"], seed=seed)
+    log(f"training images {len(paths)}, identities {len(names)}")
+    crops = load_crops(paths, LFW)
+    t0 = time.time()
+    summary = {"model": model, "profile": profile, "images": len(paths), "identities": len(names),
+               "crop_policy": LFW.to_dict(), "seed": seed, "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}"}
+    if model == "cnn":
+        n_epochs = epochs or cfg["epochs"]
+        (dev_a, dev_b), dev_same = _view1_crops("pairsDevTrain.txt", root)
+        backbone, history = train_embedding(crops, labels, loss=loss, epochs=n_epochs, seed=seed, verbose=0,
+                                            callback_factory=lambda bb: [VerificationMonitor.make(
+                                                bb, (dev_a, dev_b), dev_same, every=5 if n_epochs >= 5 else 1,
+                                                budget_s=budget_s, log=log)])
+        path = out_dir / "features_cnn.keras"
+        backbone.save(path)
+        ea, eb = embed(backbone, dev_a), embed(backbone, dev_b)
+        from ..recognition.verification import best_threshold, cosine_scores
+
+        thr, acc = best_threshold(cosine_scores(ea, eb), dev_same)
+        summary.update(epochs_run=len(history["loss"]), loss=loss, final_train_loss=float(history["loss"][-1]),
+                       devtrain_verification_acc=float(acc), devtrain_threshold=float(thr),
+                       params=int(backbone.count_params()))
+    elif model == "autoencoder":
+        from .autoencoder import train_autoencoder
+
+        n_epochs = epochs or cfg["ae_epochs"]
+        ae, history = train_autoencoder(crops, epochs=n_epochs, seed=seed, budget_s=budget_s, log=log)
+        path = out_dir / "features_autoencoder.keras"
+        ae.save(path)
+        summary.update(epochs_run=len(history["loss"]), final_train_loss=float(history["loss"][-1]),
+                       params=int(ae.count_params()))
+    else:
+        raise ValueError(f"model must be cnn or autoencoder, not {model!r}")
+    summary["train_seconds"] = round(time.time() - t0, 1)
+    summary["weights"] = str(path)
+    ident = out_dir / f"features_{model}_identities.txt"
+    counts = Counter(labels.tolist())
+    ident.write_text("".join(f"{n}\t{counts[k]}\n" for k, n in enumerate(names)))
+    summary["identities_file"] = str(ident)
+    (out_dir / f"features_{model}_train.json").write_text(json.dumps(summary, indent=2))
+    log(json.dumps(summary, indent=2))
+    return summary
