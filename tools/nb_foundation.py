@@ -153,6 +153,32 @@ if found["orl_att_faces"]:
     results.add("orl_att_faces", "test images (5/5)", len(test), split="test", dataset="orl_att_faces")
     print("image size", orl.images.shape[1:], "pixel mean %.1f" % orl.images.mean())
 """),
+    ("md", """
+### Look before you trust: the first image of every ORL subject
+In this copy, **s1 and s2 are not ORL photographs** (modern snapshots, busy lit backgrounds, big pose and scale
+changes) while the other 38 subjects show the classic dark, uniform ORL background. Counts and checksums cannot catch
+this; looking does. facelab reports ORL both on all 40 subjects and on the 38 original ones.
+"""),
+    ("code", """
+if found["orl_att_faces"]:
+    from facelab.data.orl import NOT_ORIGINAL_IN_WORKPLACE_COPY
+    fig, axes = plt.subplots(4, 10, figsize=(12, 6))
+    for k, ax in enumerate(axes.ravel()):
+        ax.imshow(orl.images[k * 10], cmap="gray"); ax.axis("off")
+        odd = orl.names[k] in NOT_ORIGINAL_IN_WORKPLACE_COPY
+        ax.set_title(orl.names[k] + (" (!)" if odd else ""), fontsize=8, color="red" if odd else "black")
+    results.figure(fig, "orl_all_subjects", "ORL: image 1 of every subject; s1 and s2 (red) are not ORL photographs"); plt.show()
+    # a measurable trace of the difference: how much the face moves and scales within a subject
+    spread = [float(np.std(orl.images[k * 10:(k + 1) * 10].astype(np.float32), axis=0).mean()) for k in range(40)]
+    order = np.argsort(spread)[::-1][:5]
+    print("largest within-subject pixel spread:", [(orl.names[k], round(spread[k], 1)) for k in order])
+    others = max(spread[k] for k in range(40) if orl.names[k] not in NOT_ORIGINAL_IN_WORKPLACE_COPY)
+    for name in NOT_ORIGINAL_IN_WORKPLACE_COPY:
+        results.add("orl_att_faces", f"within-subject pixel spread, {name}", round(spread[orl.names.index(name)], 1),
+                    split="all", dataset="orl_att_faces", largest_of_the_38_others=round(others, 1))
+    results.add("orl_att_faces", "subjects that are not ORL photographs", len(NOT_ORIGINAL_IN_WORKPLACE_COPY),
+                split="all", dataset="orl_att_faces", higher_is_better=False, subjects=list(NOT_ORIGINAL_IN_WORKPLACE_COPY))
+"""),
     ("md", "## LFW: identities, balance, and the official pair lists\nThis copy is a **greyscale** re-encoding with funneled-looking (rotated, black-bordered) images: see `datasets/lfw.md`."),
     ("code", """
 if found["lfw"]:

@@ -18,11 +18,22 @@ def path(root=None) -> Path:
     return locate(NAME, NAME, "att_faces/s1/1.pgm", HOW, root)
 
 
-def load_orl(root=None) -> FaceSet:
-    """All 400 images as uint8 (400, 112, 92); label k is subject s{k+1}; images ordered 1..10 per subject."""
+#: subjects whose images in the workplace copy are not ORL photographs (see datasets/orl_att_faces.md):
+#: s1 and s2 are modern snapshots of two other people (busy lit backgrounds, large pose and scale changes),
+#: put in place of the originals by the repository the copy came from.
+NOT_ORIGINAL_IN_WORKPLACE_COPY = ("s1", "s2")
+
+
+def load_orl(root=None, exclude: tuple[str, ...] = ()) -> FaceSet:
+    """All 400 images as uint8 (400, 112, 92); label k is the k-th subject (s1, s2, … s40); images 1..10 per subject.
+
+    ``exclude`` drops subjects by folder name, e.g. ``NOT_ORIGINAL_IN_WORKPLACE_COPY`` to keep only the
+    original ORL photographs of the workplace copy.
+    """
     base = path(root) / "att_faces"
     images, labels, paths = [], [], []
-    subjects = sorted((p for p in base.iterdir() if p.is_dir() and p.name.startswith("s")), key=lambda p: int(p.name[1:]))
+    subjects = sorted((p for p in base.iterdir() if p.is_dir() and p.name.startswith("s") and p.name not in exclude),
+                      key=lambda p: int(p.name[1:]))
     for k, subject in enumerate(subjects):
         for i in range(1, 11):
             f = subject / f"{i}.pgm"

@@ -53,7 +53,13 @@ def metric_table(metrics: list[dict]) -> dict:
                     if (m["metric"], m.get("split", ""), m.get("dataset", "")) == col), True)
         if len(vals) > 1:
             best[col] = (max if hib else min)(vals)[1]
-    return {"columns": [{"metric": c[0], "split": c[1], "dataset": c[2]} for c in columns],
+    filled = sum(len(r["cells"]) for r in rows.values())
+    if rows and filled < 0.5 * len(rows) * len(columns):
+        # a sparse pivot (each model measured on its own metrics, like the data stage) reads better as a list
+        return {"long": [{"model": m["model"], "baseline": m.get("baseline", False), "metric": m["metric"],
+                          "value": _fmt(m["value"]), "split": m.get("split", ""), "dataset": m.get("dataset", "")}
+                         for m in metrics], "columns": [], "rows": []}
+    return {"long": None, "columns": [{"metric": c[0], "split": c[1], "dataset": c[2]} for c in columns],
             "rows": [{"model": r["model"], "baseline": r["baseline"],
                       "cells": [{"text": _fmt(r["cells"].get(c)), "best": best.get(c) == r["model"]} for c in columns]}
                      for r in rows.values()]}
