@@ -263,8 +263,12 @@ if found["cmu_mit_frontal_faces"]:
     results.add("cmu_mit_frontal_faces", "median face width (px)", float(np.median(face_sides)), split="test", dataset="cmu_mit_frontal_faces")
     results.add("cmu_mit_frontal_faces", "smallest face width (px)", float(face_sides.min()), split="test", dataset="cmu_mit_frontal_faces")
 if found["caltech_web_faces_crops"] and found["non_face_scenes"]:
-    crops = data.load_caltech_crops(limit=None if full else 400)
+    crops = data.load_caltech_crops()
     scenes = data.list_non_face_scenes()
+    dup_crops = len(crops) - len({c.tobytes() for c in crops})
+    print(f"{len(crops)} Caltech crops, {dup_crops} of them exact pixel copies of another crop")
+    results.add("caltech_web_faces_crops", "exact duplicate crops", dup_crops, split="all",
+                dataset="caltech_web_faces_crops", higher_is_better=False)
     fig, axes = plt.subplots(2, 8, figsize=(11, 3))
     for i, ax in enumerate(axes[0]):
         ax.imshow(crops[i * 7], cmap="gray"); ax.axis("off")
