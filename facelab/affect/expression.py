@@ -1,0 +1,275 @@
+"""Expression recognition: a compact CNN on 48x48 grey faces (7 FER2013 classes) and an LSTM over frame sequences.
+
+One preprocessing path everywhere (training, evaluation, CLI): a face becomes a
+48x48 uint8 grey crop (:func:`prepare_faces`); the model itself rescales to
+[0, 1] and holds its own augmentation layers (active only while training), so
+``model.predict(uint8 faces)`` is all a caller needs.
+
+The CNN (:func:`build_expression_cnn`) is a small VGG-style net: one plain 3x3
+conv block, then depthwise-separable blocks with batch normalisation, global
+average pooling and a dropout-regularised softmax. The global-average-pooled
+vector (layer ``"features"``) is the per-frame feature the sequence models use.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..data import FER_LABELS
+
+FACE_SIZE = 48
+N_CLASSES = len(FER_LABELS)
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+FEATURE_LAYER = "features"
+
+
+# ---------------------------------------------------------------- preprocessing
+def prepare_faces(faces) -> np.ndarray:
+    """Any list/array of face crops (grey or BGR, any size) → uint8 (N, 48, 48, 1)."""
+    import cv2
+
+    from ..preprocess import resize, to_mode
+
+    out = []
+    for f in faces:
+        f = np.asarray(f)
+        if f.dtype != np.uint8:
+            f = np.clip(f, 0, 255).astype(np.uint8)
+        if f.ndim == 3 and f.shape[2] == 1:
+            f = f[..., 0]
+        if f.ndim == 3:
+            f = to_mode(f, "grey") if f.shape[2] == 3 else cv2.cvtColor(f, cv2.COLOR_BGRA2GRAY)
+        if f.shape != (FACE_SIZE, FACE_SIZE):
+            f = resize(f, FACE_SIZE)
+        out.append(f)
+    if not out:
+        return np.zeros((0, FACE_SIZE, FACE_SIZE, 1), np.uint8)
+    return np.stack(out)[..., None]
+
+
+# ---------------------------------------------------------------- models
+def augmentation_layers(strength: float = 1.0):
+    """Random flip, shift (±10 %), rotation (±10°), zoom (±10 %) and contrast: training only."""
+    import keras
+    from keras import layers
+
+    s = strength
+    return keras.Sequential([
+        layers.RandomFlip("horizontal"),
+        layers.RandomTranslation(0.1 * s, 0.1 * s, fill_mode="nearest"),
+        layers.RandomRotation(0.03 * s, fill_mode="nearest"),
+        layers.RandomZoom(0.1 * s, fill_mode="nearest"),
+        layers.RandomContrast(0.2 * s),
+    ], name="augment")
+
+
+def build_expression_cnn(widths=(32, 64, 128, 256), n_classes: int = N_CLASSES, dropout: float = 0.4,
+                         separable: bool = True, augment: bool = True, first_separable: bool = True,
+                         name: str = "expression_cnn"):
+    """The compact expression CNN.
+
+    ``widths``: channels of the four blocks (two convs each, 2x2 max-pool after each
+    block: 48 → 24 → 12 → 6 → 3). The very first conv (1 input channel) is a plain conv;
+    the others are depthwise-separable when ``separable`` (about 6x fewer weights and
+    multiply-adds). ``first_separable=False`` makes the second conv of the 48x48 block plain
+    too: it alone then costs 21 M of the net's 33 M multiply-adds per face (2x slower to train).
+    """
+    import keras
+    from keras import layers
+
+    inp = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="face")
+    x = layers.Rescaling(1 / 255.0, name="scale")(inp)
+    if augment:
+        x = augmentation_layers()(x)
+    for b, w in enumerate(widths):
+        for c in range(2):
+            plain = not separable or (b == 0 and (c == 0 or not first_separable))
+            conv = layers.Conv2D if plain else layers.SeparableConv2D
+            x = conv(w, 3, padding="same", use_bias=False, name=f"b{b}_conv{c}")(x)
+            x = layers.BatchNormalization(name=f"b{b}_bn{c}")(x)
+            x = layers.ReLU(name=f"b{b}_relu{c}")(x)
+        x = layers.MaxPooling2D(name=f"b{b}_pool")(x)
+        if b >= 1:
+            x = layers.Dropout(0.1 * b, name=f"b{b}_drop")(x)
+    feat = layers.GlobalAveragePooling2D(name=FEATURE_LAYER)(x)
+    x = layers.Dropout(dropout, name="head_drop")(feat)
+    out = layers.Dense(n_classes, activation="softmax", name="expression")(x)
+    return keras.Model(inp, out, name=name)
+
+
+def feature_extractor(model):
+    """Model mapping uint8 faces → the per-frame feature vector (global-average-pooled last block)."""
+    import keras
+
+    return keras.Model(model.input, model.get_layer(FEATURE_LAYER).output, name=model.name + "_features")
+
+
+def build_sequence_model(feature_dim: int, n_classes: int = N_CLASSES, cell: str = "lstm", units: int = 64,
+                         dropout: float = 0.3, name: str | None = None, outputs: dict | None = None):
+    """A recurrent classifier over per-frame features (N, T, D); padded frames are all-zero and masked.
+
+    ``cell``: ``lstm`` (expression) or ``gru`` / ``simplernn`` (affect). ``outputs``:
+    {head name: classes}; default one head ``expression`` with ``n_classes``.
+    """
+    import keras
+    from keras import layers
+
+    rnn = {"lstm": layers.LSTM, "gru": layers.GRU, "simplernn": layers.SimpleRNN}[cell]
+    inp = keras.Input((None, feature_dim), name="frames")
+    x = layers.Masking(0.0, name="mask")(inp)
+    x = layers.Dropout(0.2, name="frame_drop")(x)
+    x = rnn(units, name=cell)(x)
+    x = layers.Dropout(dropout, name="seq_drop")(x)
+    outputs = outputs or {"expression": n_classes}
+    outs = [layers.Dense(k, activation="softmax", name=h)(x) for h, k in outputs.items()]
+    return keras.Model(inp, outs if len(outs) > 1 else outs[0], name=name or f"expression_{cell}")
+
+
+# ---------------------------------------------------------------- data
+def fer_training_data(splits=None, drop_duplicates: bool = True):
+    """FER2013 Training (minus the images that copy a PublicTest image) and PublicTest, as (x, y) uint8 NHWC.
+
+    Returns ``train_x, train_y, val_x, val_y, n_dropped``.
+    """
+    from ..data import load_fer2013, train_val_duplicates
+
+    splits = splits or load_fer2013()
+    tr, va = splits["train"], splits["val"]
+    keep = ~train_val_duplicates(splits) if drop_duplicates else np.ones(len(tr), bool)
+    return tr.x[keep][..., None], tr.y[keep], va.x[..., None], va.y, int((~keep).sum())
+
+
+# ---------------------------------------------------------------- training
+def train_cnn(model, train_x, train_y, val_x, val_y, epochs: int = 30, batch_size: int = 128, lr: float = 2e-3,
+              label_smoothing: float = 0.1, checkpoint: str | Path | None = None, verbose: int = 2, seed: int = 42,
+              class_weight=None, extra_callbacks=()):
+    """Adam with a one-cycle-ish schedule (linear warm-up, cosine decay), label smoothing;
+    keeps the weights of the epoch with the best validation accuracy (model selection on ``val``)."""
+    import keras
+
+    from ..config import set_seeds
+
+    set_seeds(seed)
+    steps = int(np.ceil(len(train_x) / batch_size)) * epochs
+    schedule = keras.optimizers.schedules.CosineDecay(lr / 10, decay_steps=max(1, steps - steps // 20),
+                                                      warmup_target=lr, warmup_steps=steps // 20)
+    model.compile(optimizer=keras.optimizers.Adam(schedule),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
+                  metrics=["accuracy"])
+    y_tr = keras.utils.to_categorical(train_y, model.output_shape[-1])
+    y_va = keras.utils.to_categorical(val_y, model.output_shape[-1])
+    best = _KeepBest(checkpoint)
+    hist = model.fit(train_x, y_tr, validation_data=(val_x, y_va), epochs=epochs, batch_size=batch_size,
+                     shuffle=True, verbose=verbose, callbacks=[best, *extra_callbacks], class_weight=class_weight)
+    if best.weights is not None:
+        model.set_weights(best.weights)
+    history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
+    history["best_epoch"] = best.best_epoch
+    return history
+
+
+def _keep_best_class():
+    import keras
+
+    class KeepBest(keras.callbacks.Callback):
+        def __init__(self, checkpoint=None):
+            super().__init__()
+            self.checkpoint, self.best, self.weights, self.best_epoch = checkpoint, -1.0, None, None
+
+        def on_epoch_end(self, epoch, logs=None):
+            acc = (logs or {}).get("val_accuracy", -1)
+            if acc > self.best:
+                self.best, self.best_epoch = acc, epoch + 1
+                self.weights = self.model.get_weights()
+                if self.checkpoint:
+                    self.model.save(self.checkpoint)
+            print(f"[keep-best] epoch {epoch + 1} val_accuracy {acc:.4f} best {self.best:.4f} (epoch {self.best_epoch})",
+                  flush=True)
+
+    return KeepBest
+
+
+def _KeepBest(checkpoint=None):  # noqa: N802 (keeps keras out of module import)
+    return _keep_best_class()(checkpoint)
+
+
+# ---------------------------------------------------------------- inference
+def predict_proba(model, faces, tta: bool = False, batch_size: int = 512) -> np.ndarray:
+    """Class probabilities for uint8 faces (N, 48, 48[, 1]); ``tta`` averages with the mirrored face."""
+    x = np.asarray(faces)
+    if x.ndim == 3:
+        x = x[..., None]
+    if len(x) == 0:
+        return np.zeros((0, model.output_shape[-1]), np.float32)
+    p = _predict(model, x, batch_size)
+    if tta:
+        p = (p + _predict(model, x[:, :, ::-1], batch_size)) / 2
+    return p
+
+
+def _predict(model, x, batch_size):
+    out = []
+    for i in range(0, len(x), batch_size):
+        out.append(np.asarray(model(x[i:i + batch_size].astype(np.float32), training=False)))
+    return np.concatenate(out)
+
+
+def load_model(name: str = "affect_expression_cnn"):
+    """Load shipped weights ``facelab/weights/<name>.keras`` (or a path)."""
+    import keras
+
+    from ..errors import FacelabError
+
+    path = Path(name)
+    if path.suffix != ".keras":
+        path = WEIGHTS_DIR / f"{name}.keras"
+    if not path.exists():
+        raise FacelabError(f"weights {path} not found; train them with `facelab train expression` (see the model card)")
+    return keras.saving.load_model(path, compile=False)
+
+
+def save_history(history: dict, path) -> None:
+    Path(path).write_text(json.dumps(history, indent=1))
+
+
+def now() -> float:
+    return time.perf_counter()
+
+
+# ---------------------------------------------------------------- the recipes `facelab train expression` runs
+PROFILES = {
+    # quick: the workflow on a small subset in about a minute; full: the shipped weights
+    "quick": {"train_subset": 3000, "epochs": 1, "seq_train": 300, "seq_epochs": 2},
+    "full": {"train_subset": None, "epochs": 30, "seq_train": 6000, "seq_epochs": 25},
+}
+
+
+def train_expression_cnn(profile: str = "full", out: str | Path | None = None, epochs: int | None = None,
+                         seed: int = 42, verbose: int = 2) -> dict:
+    """Train the expression CNN on FER2013 Training (PublicTest copies dropped), select on PublicTest, save ``out``."""
+    from ..config import set_seeds
+
+    cfg = PROFILES[profile]
+    set_seeds(seed)
+    tx, ty, vx, vy, dropped = fer_training_data()
+    if cfg["train_subset"]:
+        idx = np.random.default_rng(seed).permutation(len(tx))[:cfg["train_subset"]]
+        tx, ty = tx[idx], ty[idx]
+    model = build_expression_cnn()
+    out = Path(out) if out else (WEIGHTS_DIR / "affect_expression_cnn.keras" if profile == "full"
+                                 else Path("runs") / "affect_expression_cnn_quick.keras")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    t0 = now()
+    history = train_cnn(model, tx, ty, vx, vy, epochs=epochs or cfg["epochs"], checkpoint=out, verbose=verbose,
+                        seed=seed)
+    seconds = now() - t0
+    model.save(out)
+    acc = float((predict_proba(model, vx).argmax(1) == vy).mean())
+    info = {"weights": str(out), "train_images": int(len(tx)), "dropped_publictest_copies": dropped,
+            "epochs": epochs or cfg["epochs"], "best_epoch": history["best_epoch"], "train_seconds": round(seconds, 1),
+            "publictest_accuracy": acc, "params": int(model.count_params())}
+    save_history({**history, **info}, out.with_suffix(".history.json"))
+    return info

@@ -1,0 +1,238 @@
+"""Stage 4/5 (expression, emotion): mapping, simulated sequences, shapes, CSV evaluation, CLI, shipped weights."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from facelab.affect import mapping
+from facelab.affect.sequences import FRAME_DROPPED, make_sequences
+from facelab.data import FER_LABELS, load_fer2013
+from facelab.errors import BadInputError
+
+SAMPLE_CSV = Path(__file__).resolve().parents[1] / "datasets" / "fer2013" / "fer2013_sample_official.csv"
+WEIGHTS = Path(__file__).resolve().parents[1] / "facelab" / "weights"
+
+
+@pytest.fixture(scope="module")
+def fer():
+    return load_fer2013()
+
+
+@pytest.fixture(scope="module")
+def sample_csv():
+    from facelab.config import data_home
+
+    path = data_home() / "fer2013" / "fer2013_sample_official.csv"
+    if not path.exists():
+        pytest.skip(f"{path} missing")
+    return path
+
+
+# ---------------------------------------------------------------- mapping
+def test_mapping_table_is_complete_and_documented():
+    assert set(mapping.AFFECT_MAP) == set(FER_LABELS)
+    expected = {"angry": ("negative", "high"), "disgust": ("negative", "low"), "fear": ("negative", "high"),
+                "happy": ("positive", "high"), "sad": ("negative", "low"), "surprise": ("neutral", "high"),
+                "neutral": ("neutral", "low")}
+    assert mapping.AFFECT_MAP == expected
+    v, a = mapping.expression_to_affect([FER_LABELS.index("happy"), FER_LABELS.index("sad")])
+    assert [mapping.VALENCE_LABELS[i] for i in v] == ["positive", "negative"]
+    assert [mapping.AROUSAL_LABELS[i] for i in a] == ["high", "low"]
+    assert "Russell" in mapping.__doc__ and "1980" in mapping.CITATION
+    assert [r["expression"] for r in mapping.table()] == FER_LABELS
+
+
+def test_proba_to_affect_sums_the_classes():
+    p = np.eye(7)
+    v, a = mapping.proba_to_affect(p)
+    assert np.allclose(v.sum(1), 1) and np.allclose(a.sum(1), 1)
+    assert (v.argmax(1) == mapping.VALENCE_OF).all() and (a.argmax(1) == mapping.AROUSAL_OF).all()
+
+
+def test_sequence_affect_rule():
+    H, S, N, A = (FER_LABELS.index(k) for k in ("happy", "sad", "neutral", "angry"))
+    assert mapping.sequence_affect([H], [3]) == (2, 1)
+    assert mapping.sequence_affect([H, S], [4, 4]) == (1, 1)  # mean valence 0 → neutral; arousal 0.5 → high
+    assert mapping.sequence_affect([S, A, H], [5, 2, 1]) == (0, 0)  # mean valence -0.75, arousal 3/8
+    assert mapping.sequence_affect([N], [5]) == (1, 0)
+
+
+# ---------------------------------------------------------------- sequences
+def test_generator_is_deterministic_and_varied(fer):
+    a = make_sequences(fer["val"], 12, "expression", nuisance=0.7, seed=3)
+    b = make_sequences(fer["val"], 12, "expression", nuisance=0.7, seed=3)
+    c = make_sequences(fer["val"], 12, "expression", nuisance=0.7, seed=4)
+    assert all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames))
+    assert a.expression == b.expression and a.sources == b.sources
+    assert a.sources != c.sources
+    assert all(8 <= len(f) <= 24 and f.shape[1:] == (48, 48) and f.dtype == np.uint8 for f in a.frames)
+    assert len(set(a.lengths.tolist())) > 1
+    for f, k in zip(a.frames, a.kinds):
+        assert len(k) == len(f)
+    clean = make_sequences(fer["val"], 5, "expression", nuisance=0.0, seed=3)
+    assert not any((k == FRAME_DROPPED).any() for k in clean.kinds)
+    # clean frames are the FER faces themselves
+    assert all(any(np.array_equal(fr, fer["val"].x[i]) for i in src) for f, src in zip(clean.frames, clean.sources)
+               for fr in f)
+
+
+def test_expression_sequence_label_matches_its_apex_faces(fer):
+    s = make_sequences(fer["val"], 20, "expression", nuisance=0.0, seed=5)
+    for lab, src in zip(s.expression, s.sources):
+        labels = set(fer["val"].y[src].tolist())
+        assert lab in labels and labels <= {lab, FER_LABELS.index("neutral")}
+
+
+def test_emotion_sequences_follow_the_rule(fer):
+    s = make_sequences(fer["val"], 30, "emotion", nuisance=0.3, seed=6)
+    assert any(len(seg) > 1 for seg in s.segments)
+    for seg, v, a in zip(s.segments, s.valence, s.arousal):
+        labels, weights = zip(*seg)
+        assert (v, a) == mapping.sequence_affect(labels, weights)
+
+
+def test_training_sequences_never_use_a_publictest_face(fer):
+    from facelab.affect.seqmodels import fer_sequence_splits
+
+    train, val = fer_sequence_splits(fer)
+    assert len(train) == len(fer["train"]) - 351  # the Training images that copy a PublicTest image are gone
+    val_bytes = {v.tobytes() for v in val.x}
+    seqs = make_sequences(train, 60, "emotion", nuisance=0.5, seed=7)
+    used = sorted({i for src in seqs.sources for i in src})
+    assert all(str(i).startswith("Training") for i in train.ids[used])
+    assert not any(train.x[i].tobytes() in val_bytes for i in used)
+
+
+# ---------------------------------------------------------------- shapes
+def test_model_shapes():
+    from facelab.affect.emotion import build_affect_rnn, build_emotion_cnn
+    from facelab.affect.expression import build_expression_cnn, build_sequence_model, feature_extractor
+
+    cnn = build_expression_cnn()
+    assert cnn.output_shape == (None, 7) and cnn.input_shape == (None, 48, 48, 1)
+    assert cnn.count_params() < 400_000
+    feats = feature_extractor(cnn)
+    d = feats.output_shape[-1]
+    x = np.zeros((2, 48, 48, 1), np.uint8)
+    assert np.asarray(feats(x)).shape == (2, d)
+    emo = build_emotion_cnn(cnn)
+    v, a = emo(x)
+    assert v.shape == (2, 3) and a.shape == (2, 2)
+    lstm = build_sequence_model(d, cell="lstm")
+    assert np.asarray(lstm(np.ones((3, 24, d), np.float32))).shape == (3, 7)
+    v, a = build_affect_rnn(d)(np.ones((3, 10, d), np.float32))
+    assert v.shape == (3, 3) and a.shape == (3, 2)
+
+
+# ---------------------------------------------------------------- shipped weights
+@pytest.fixture(scope="module")
+def shipped_cnn():
+    from facelab.affect.expression import load_model
+
+    return load_model("affect_expression_cnn")
+
+
+def test_shipped_weights_exist_with_cards():
+    for name in ("affect_expression_cnn", "affect_expression_lstm", "affect_emotion_cnn", "affect_emotion_gru"):
+        assert (WEIGHTS / f"{name}.keras").stat().st_size < 5_000_000
+        assert "facelab train" in (WEIGHTS / f"{name}.md").read_text()
+
+
+def test_shipped_cnn_labels_real_fer_faces(fer, shipped_cnn):
+    from facelab.affect.expression import predict_proba
+
+    val = fer["val"]
+    happy = val.x[val.y == FER_LABELS.index("happy")][:60]
+    p = predict_proba(shipped_cnn, happy)
+    assert p.shape == (60, 7) and np.allclose(p.sum(1), 1, atol=1e-4)
+    assert (p.argmax(1) == FER_LABELS.index("happy")).mean() > 0.7
+    idx = np.random.default_rng(0).choice(len(val), 300, replace=False)
+    acc = (predict_proba(shipped_cnn, val.x[idx]).argmax(1) == val.y[idx]).mean()
+    assert acc > 0.5  # 7 classes, majority class ~25 %
+
+
+# ---------------------------------------------------------------- CSV evaluation
+def test_eval_on_the_official_csv_layout(sample_csv):
+    from facelab.affect.commands import evaluate_csv
+
+    rep = evaluate_csv(sample_csv, models=["cnn", "majority"])
+    assert rep["usage"] == "PublicTest" and rep["n"] == 60
+    for m in rep["models"].values():
+        cm = np.array(m["confusion_matrix"])
+        assert cm.shape == (7, 7) and cm.sum() == 60
+        assert abs(np.trace(cm) / 60 - m["accuracy"]) < 1e-9
+        assert set(m["per_class_recall"]) == set(FER_LABELS)
+    assert rep["models"]["majority"]["accuracy"] < rep["models"]["cnn"]["accuracy"]
+    emo = evaluate_csv(sample_csv, usage="Training", models=["cnn", "expression-cnn"], target="emotion")
+    assert emo["n"] == 140
+    assert np.array(emo["models"]["cnn"]["valence"]["confusion_matrix"]).shape == (3, 3)
+    assert np.array(emo["models"]["expression-cnn"]["arousal"]["confusion_matrix"]).shape == (2, 2)
+
+
+def test_eval_bad_csv_names_the_file(tmp_path):
+    from facelab.affect.commands import evaluate_csv
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("emotion,pixels,Usage\n3,1 2 3,PublicTest\n")
+    with pytest.raises(BadInputError, match="bad.csv"):
+        evaluate_csv(bad)
+
+
+# ---------------------------------------------------------------- CLI
+@pytest.fixture(scope="module")
+def face_files(fer, tmp_path_factory):
+    d = tmp_path_factory.mktemp("faces")
+    paths = []
+    val = fer["val"]
+    for k, i in enumerate(np.flatnonzero(val.y == FER_LABELS.index("happy"))[:3]):
+        p = d / f"happy{k}.png"
+        cv2.imwrite(str(p), val.x[i])
+        paths.append(str(p))
+    bad = d / "broken.jpg"
+    bad.write_bytes(b"not an image at all")
+    return paths, str(bad)
+
+
+def _run(capsys, argv):
+    from facelab.cli import main
+
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_expression_json_and_bad_input(capsys, face_files):
+    faces, bad = face_files
+    code, out, _ = _run(capsys, ["expression", "--crop", "--json", faces[0], bad, faces[1]])
+    assert code == 1
+    res = json.loads(out)
+    assert [r["image"] for r in res] == [faces[0], bad, faces[1]]
+    assert "broken.jpg" in res[1]["error"]
+    for r in (res[0], res[2]):
+        (face,) = r["faces"]
+        assert face["box"] == [0.0, 0.0, 48.0, 48.0]
+        assert set(face["scores"]) == set(FER_LABELS) and face["expression"] in FER_LABELS
+
+
+def test_cli_emotion_and_sequences(capsys, face_files):
+    faces, _ = face_files
+    code, out, _ = _run(capsys, ["emotion", "--crop", "--json", faces[0]])
+    assert code == 0
+    (face,) = json.loads(out)[0]["faces"]
+    assert face["valence"] in mapping.VALENCE_LABELS and face["arousal"] in mapping.AROUSAL_LABELS
+    assert set(face["scores"]["valence"]) == set(mapping.VALENCE_LABELS)
+    code, out, _ = _run(capsys, ["expression", "--model", "lstm", "--crop", "--json", *faces])
+    res = json.loads(out)
+    assert code == 0 and res["frames_with_face"] == 3 and res["expression"] in FER_LABELS
+    code, out, _ = _run(capsys, ["emotion", "--model", "rnn", "--crop", "--json", *faces])
+    res = json.loads(out)
+    assert code == 0 and res["valence"] in mapping.VALENCE_LABELS and res["sequence"] == faces
+
+
+def test_cli_missing_file_text_mode(capsys, tmp_path):
+    code, _, err = _run(capsys, ["expression", "--crop", str(tmp_path / "nope.png")])
+    assert code == 1 and "nope.png" in err
