@@ -243,7 +243,7 @@ def now() -> float:
 PROFILES = {
     # quick: the workflow on a small subset in about a minute; full: the shipped weights
     "quick": {"train_subset": 3000, "epochs": 1, "seq_train": 300, "seq_epochs": 2},
-    "full": {"train_subset": None, "epochs": 30, "seq_train": 6000, "seq_epochs": 25},
+    "full": {"train_subset": None, "epochs": 10, "seq_train": 3000, "seq_epochs": 30},
 }
 
 
@@ -273,3 +273,44 @@ def train_expression_cnn(profile: str = "full", out: str | Path | None = None, e
             "publictest_accuracy": acc, "params": int(model.count_params())}
     save_history({**history, **info}, out.with_suffix(".history.json"))
     return info
+
+
+# ---------------------------------------------------------------- the architecture comparison the notebook shows
+ARCHITECTURES = {
+    "separable (shipped)": {"widths": (32, 64, 128, 256)},
+    "separable, plain 48x48 block": {"widths": (32, 64, 128, 256), "first_separable": False},
+    "narrow separable": {"widths": (24, 48, 96, 192)},
+    "VGG-style, all plain convs": {"widths": (32, 64, 128, 256), "separable": False},
+}
+
+
+def compare_architectures(train_x, train_y, val_x, val_y, epochs: int = 0, speed_faces: int = 512, seed: int = 42,
+                          architectures=None) -> list[dict]:
+    """Cost and accuracy of candidate CNNs: parameters, training and inference faces/s on this machine and,
+    when ``epochs`` > 0, validation accuracy after that many epochs on ``train_x`` (same recipe for all)."""
+    import keras
+
+    from ..bench import throughput
+
+    rows = []
+    for name, kw in (architectures or ARCHITECTURES).items():
+        keras.utils.set_random_seed(seed)
+        model = build_expression_cnn(**kw)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        xs, ys = train_x[:speed_faces], train_y[:speed_faces]
+        model.fit(xs[:128], ys[:128], batch_size=128, verbose=0)  # build and warm up
+        t0 = now()
+        model.fit(xs, ys, batch_size=128, verbose=0)
+        train_fps = len(xs) / (now() - t0)
+        infer = throughput(lambda b: predict_proba(model, b), val_x[:speed_faces], warmup=1, repeats=2)
+        row = {"architecture": name, "params": int(model.count_params()), "train_faces_per_s": round(train_fps, 1),
+               "inference_faces_per_s": round(infer["items_per_s"], 1)}
+        if epochs:
+            model = build_expression_cnn(**kw)
+            t0 = now()
+            hist = train_cnn(model, train_x, train_y, val_x, val_y, epochs=epochs, verbose=0, seed=seed)
+            minutes = (now() - t0) / 60
+            row.update(val_accuracy=max(hist["val_accuracy"]), train_minutes=round(minutes, 2),
+                       accuracy_per_cpu_minute=round(max(hist["val_accuracy"]) / max(minutes, 1e-6), 4))
+        rows.append(row)
+    return rows
