@@ -31,7 +31,7 @@ class PCAFeatures(FaceFeatures):
 
         crops = self._crops(X)
         flat = crops.reshape(len(crops), -1).astype(np.float32) / 255.0
-        n = min(self.n_components, flat.shape[0], flat.shape[1])
+        n = max(1, min(self.n_components, flat.shape[0] - 1, flat.shape[1]))  # whitening a full-rank basis blows up noise
         self.pca_ = PCA(n_components=n, whiten=self.whiten, svd_solver="randomized",
                         random_state=self.random_state).fit(flat)
         self.n_features_out_ = int(n)

@@ -21,8 +21,8 @@ from ..config import SEED, data_home
 from .crop import LFW, load_crops
 
 PROFILES = {
-    "quick": {"epochs": 1, "max_people": 60, "ae_epochs": 1},
-    "full": {"epochs": 28, "max_people": None, "ae_epochs": 30},
+    "quick": {"epochs": 1, "max_people": 60, "ae_epochs": 1, "dev_pairs": 200},
+    "full": {"epochs": 28, "max_people": None, "ae_epochs": 30, "dev_pairs": None},
 }
 
 
@@ -86,15 +86,19 @@ class VerificationMonitor:
         return _Monitor()
 
 
-def _view1_crops(name: str, root=None):
+def _view1_crops(name: str, root=None, n: int | None = None):
     from ..data import lfw, pair_paths, read_pairs
 
     pairs = read_pairs(lfw.path(root) / name, root)
+    if n:  # an even subset of same and different pairs (quick profile)
+        half = len(pairs) // 2
+        step = max(1, half // (n // 2))
+        pairs = pairs[:half][::step][: n // 2] + pairs[half:][::step][: n // 2]
     a, b, same = pair_paths(pairs, root)
     return (load_crops(a, LFW), load_crops(b, LFW)), same
 
 
-def train_features(model: str = "cnn", profile: str = "quick", out_dir: Path | None = None, loss: str = "softmax",
+def train_features(model: str = "cnn", profile: str = "quick", out_dir: Path | None = None, loss: str = "cosface",
                    epochs: int | None = None, budget_s: float | None = 35 * 60, seed: int = SEED, root=None,
                    log=print) -> dict:
     """Train and save ``features_<model>.keras`` (+ identities list + card). Returns a summary dict."""
@@ -116,7 +120,7 @@ def train_features(model: str = "cnn", profile: str = "quick", out_dir: Path | N
                "crop_policy": LFW.to_dict(), "seed": seed, "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}"}
     if model == "cnn":
         n_epochs = epochs or cfg["epochs"]
-        (dev_a, dev_b), dev_same = _view1_crops("pairsDevTrain.txt", root)
+        (dev_a, dev_b), dev_same = _view1_crops("pairsDevTrain.txt", root, cfg["dev_pairs"])
         backbone, history = train_embedding(crops, labels, loss=loss, epochs=n_epochs, seed=seed, verbose=0,
                                             callback_factory=lambda bb: [VerificationMonitor.make(
                                                 bb, (dev_a, dev_b), dev_same, every=5 if n_epochs >= 5 else 1,

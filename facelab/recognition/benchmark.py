@@ -98,15 +98,19 @@ def view1_pairs(n_train: int | None = None, n_test: int | None = None, seed: int
 
 def run_verification(models: list[str], train_pairs, test_pairs, root=None, log=print) -> tuple[list[dict], dict]:
     """View 1 protocol per model: threshold on the train pairs, accuracy and AUC on the test pairs; returns rows, scores."""
+    from ..data import pair_paths
     from ..features import METRIC
     from ..features.crop import load_crops
     from .commands import load_fitted_extractor
     from .verification import evaluate_view1, pair_scores
 
+    a, b, _ = pair_paths(list(train_pairs) + list(test_pairs), root)
+    unique = sorted({str(p) for p in a + b})
+    crops = dict(zip(unique, load_crops(unique)))  # read and crop every image once for all models
     rows, scores = [], {}
     for name in models:
         ext = load_fitted_extractor(name, crop="none")
-        fn = lambda paths, ext=ext: ext.transform(load_crops(paths))  # noqa: E731
+        fn = lambda paths, ext=ext: ext.transform(np.stack([crops[str(p)] for p in paths]))  # noqa: E731
         cache: dict = {}
         t0 = time.perf_counter()
         s_tr = pair_scores(fn, train_pairs, root, METRIC[name], cache)

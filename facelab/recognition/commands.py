@@ -227,7 +227,7 @@ def register(commands, train, evaluate) -> None:
     p.add_argument("--model", choices=["cnn", "autoencoder"], required=True)
     p.add_argument("--profile", choices=["quick", "full"], default="quick",
                    help="quick: 1 epoch on 60 people (shows the workflow); full: the shipped weights")
-    p.add_argument("--loss", choices=["softmax", "cosface", "arcface"], default="softmax", help="cnn head")
+    p.add_argument("--loss", choices=["softmax", "cosface", "arcface"], default="cosface", help="cnn head (shipped: cosface)")
     p.add_argument("--epochs", type=int, help="override the profile's epochs")
     p.add_argument("--out", help="output folder (default facelab/weights)")
     p.add_argument("--json", action="store_true")
