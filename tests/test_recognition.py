@@ -154,3 +154,15 @@ def test_cli_bad_input_names_the_file(tmp_path, capsys):
     bad_pairs.write_text("1\nSomeone 1\n")
     assert main(["eval", "verification", "--pairs", str(bad_pairs), "--lfw", str(lfw.path() / "lfw")]) == 2
     assert str(bad_pairs) in capsys.readouterr().err
+
+
+def test_embed_falls_back_to_haar_without_the_detection_stage(monkeypatch):
+    import sys
+
+    from facelab.preprocess import read_image
+    from facelab.recognition.commands import _detector
+
+    monkeypatch.setitem(sys.modules, "facelab.detection", None)  # as if stage 1 were not installed
+    name, detect = _detector(None)
+    assert name == "opencv-haar"
+    assert len(detect(read_image(lfw.image_path("Gerhard_Schroeder", 1), "bgr"))) >= 1

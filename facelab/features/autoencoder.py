@@ -147,8 +147,9 @@ class AutoencoderFeatures(FaceFeatures):
 
 
 def _batched(model, crops, batch_size: int = 256) -> np.ndarray:
+    from .cnn_embedding import run_batched
+
     x = np.asarray(crops, np.float32)[..., None]
     if len(x) == 0:
         return np.zeros((0,) + tuple(model.output_shape[1:]), np.float32)
-    return np.concatenate([np.asarray(model(x[i:i + batch_size], training=False))
-                           for i in range(0, len(x), batch_size)]).astype(np.float32)
+    return run_batched(model, x, batch_size)

@@ -66,8 +66,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self)
+        from ..features.cnn_embedding import run_batched
+
         x = np.asarray(as_crops(X, self.crop, 64), np.float32)[..., None]
-        return np.concatenate([np.asarray(self.model_(x[i:i + 256], training=False)) for i in range(0, len(x), 256)])
+        return run_batched(self.model_, x)
 
     def predict(self, X) -> np.ndarray:
         from sklearn.utils.validation import check_is_fitted

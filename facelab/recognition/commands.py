@@ -36,12 +36,15 @@ def _detector(name: str | None):
     """facelab.detection's detector when that stage is installed, else OpenCV's Haar cascade."""
     try:
         from ..detection import DEFAULT, get_detector
-
-        det = get_detector(name or DEFAULT)
-        return (name or DEFAULT), (lambda img: [tuple(float(v) for v in d.box) for d in det.detect(img)])
-    except (ImportError, FacelabError, OSError) as exc:
-        if name not in (None, "haar"):
-            raise FacelabError(f"detector {name!r} unavailable: {exc}") from exc
+    except ImportError:  # the detection stage is not installed: OpenCV's Haar cascade below
+        get_detector = None
+    if get_detector is not None:
+        try:
+            det = get_detector(name or DEFAULT)
+            return (name or DEFAULT), (lambda img: [tuple(float(v) for v in d.box) for d in det.detect(img)])
+        except Exception as exc:  # noqa: BLE001 - e.g. the default detector's weights are missing
+            if name is not None:
+                raise FacelabError(f"detector {name!r} unavailable: {exc}") from exc
     import cv2
 
     cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
