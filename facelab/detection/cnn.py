@@ -59,6 +59,7 @@ class CNNConfig(JsonConfig):
     nms_iou: float = 0.3
     containment: float = 0.75        # drop a box lying this much inside a better one (0 = off)
     min_score: float = 0.0           # default operating threshold (stage-2 logit)
+    score_floor: float = -5.0        # windows below this logit are never reported, whatever min_score says
     # box calibration: window (x, y, s) -> box (x + bx*s, y + by*s, bw*s, bh*s)
     box: list = field(default_factory=lambda: [0.0, 0.0, 1.0, 1.0])
     tuned_on: str = ""
@@ -75,9 +76,23 @@ def weights_file(weights_dir, prefix: str, model: str):
     return d, f
 
 
+_COMPILED: dict = {}
+
+
 def _predict(model, batch: np.ndarray) -> np.ndarray:
-    out = model(batch.astype(np.float32)[..., None] if batch.ndim == 3 else batch.astype(np.float32), training=False)
-    return np.asarray(out)
+    """Run a Keras model through one cached ``tf.function`` with free spatial size: eager Keras spends more
+    time dispatching layers than convolving on these small inputs."""
+    import tensorflow as tf
+
+    x = batch.astype(np.float32)
+    if x.ndim == 3:
+        x = x[..., None]
+    fn = _COMPILED.get(id(model))
+    if fn is None or fn[0] is not model:
+        call = tf.autograph.experimental.do_not_convert(lambda t: model(t, training=False))
+        fn = (model, tf.function(call, input_signature=[tf.TensorSpec([None, None, None, 1], tf.float32)]))
+        _COMPILED[id(model)] = fn
+    return fn[1](tf.constant(x)).numpy()
 
 
 class CNNDetector(Detector):
@@ -129,14 +144,17 @@ class CNNDetector(Detector):
                 ii, jj = np.nonzero(m1 > self.config.stage1_threshold)
                 if not len(ii):
                     continue
-                crops = np.stack([level[4 * i:4 * i + WIN, 4 * j:4 * j + WIN] for i, j in zip(ii, jj)])
+                # the network's receptive field is 34 px (pooling floors drop the 36-px patch's last 2 rows and
+                # columns), so the score map can hold a window whose 36-px crop passes the border by 2 px: pad
+                padded = np.pad(level, ((0, STRIDE), (0, STRIDE)), mode="edge")
+                crops = np.stack([padded[4 * i:4 * i + WIN, 4 * j:4 * j + WIN] for i, j in zip(ii, jj)])
                 logits = np.concatenate([_predict(self.stage2, crops[k:k + 1024]).reshape(-1)
                                          for k in range(0, len(crops), 1024)])
             else:
                 m2 = _predict(self.stage2, level[None])[0, :, :, 0]
                 ii, jj = np.indices(m2.shape).reshape(2, -1)
                 logits = m2.reshape(-1)
-            keep = logits >= min(self.min_score, self.config.min_score) if not self.raw_windows else slice(None)
+            keep = logits >= max(self.min_score, self.config.score_floor) if not self.raw_windows else slice(None)
             ii, jj, logits = ii[keep], jj[keep], logits[keep]
             x = jj * STRIDE / sx
             y = ii * STRIDE / sy

@@ -32,17 +32,20 @@ def nms(boxes, scores, iou_threshold: float = 0.3, max_out: int | None = None) -
     if len(boxes) != len(scores):
         raise ValueError(f"{len(boxes)} boxes but {len(scores)} scores")
     order = np.argsort(-scores, kind="stable")
-    keep: list[int] = []
-    while len(order):
-        i = order[0]
-        keep.append(int(i))
+    over = iou_matrix(boxes[order], boxes[order]) > iou_threshold  # one matrix, then a cheap greedy pass
+    return order[_greedy(over, max_out)]
+
+
+def _greedy(over: np.ndarray, max_out: int | None = None) -> np.ndarray:
+    alive = np.ones(len(over), bool)
+    keep = []
+    for i in range(len(over)):
+        if not alive[i]:
+            continue
+        keep.append(i)
         if max_out is not None and len(keep) >= max_out:
             break
-        rest = order[1:]
-        if not len(rest):
-            break
-        ious = iou_matrix(boxes[i:i + 1], boxes[rest])[0]
-        order = rest[ious <= iou_threshold]
+        alive &= ~over[i]
     return np.array(keep, dtype=int)
 
 
@@ -50,17 +53,11 @@ def containment_suppression(boxes, scores, frac: float = 0.8) -> np.ndarray:
     """Drop a box when ``frac`` of its area lies inside a higher-scoring kept box (small boxes inside big faces)."""
     boxes = np.asarray(boxes, float).reshape(-1, 4)
     order = np.argsort(-np.asarray(scores, float), kind="stable")
-    keep: list[int] = []
-    for i in order:
-        b = boxes[i]
-        ok = True
-        for k in keep:
-            c = boxes[k]
-            iw = max(0.0, min(b[0] + b[2], c[0] + c[2]) - max(b[0], c[0]))
-            ih = max(0.0, min(b[1] + b[3], c[1] + c[3]) - max(b[1], c[1]))
-            if iw * ih >= frac * b[2] * b[3]:
-                ok = False
-                break
-        if ok:
-            keep.append(int(i))
-    return np.array(keep, dtype=int)
+    b = boxes[order]
+    x1, y1 = b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    iw = np.clip(np.minimum(x1[:, None], x1[None]) - np.maximum(b[:, 0, None], b[None, :, 0]), 0, None)
+    ih = np.clip(np.minimum(y1[:, None], y1[None]) - np.maximum(b[:, 1, None], b[None, :, 1]), 0, None)
+    # inside[i, j]: box j lies (frac of its area) inside box i
+    inside = iw * ih >= frac * (b[:, 2] * b[:, 3])[None]
+    np.fill_diagonal(inside, False)
+    return order[_greedy(inside)]

@@ -31,6 +31,7 @@ class RCNNConfig(JsonConfig):
     nms_iou: float = 0.3
     min_score: float = 0.0      # SVM margin
     box_regression: bool = True
+    context: float = 1.0        # warp a box this many times larger than the proposal (R-CNN's context padding)
     tuned_on: str = ""
 
 
@@ -41,6 +42,15 @@ def apply_deltas(boxes: np.ndarray, d: np.ndarray) -> np.ndarray:
     w = boxes[:, 2] * np.exp(np.clip(d[:, 2], -1, 1))
     h = boxes[:, 3] * np.exp(np.clip(d[:, 3], -1, 1))
     return np.stack([cx - w / 2, cy - h / 2, w, h], 1)
+
+
+def dilate(boxes: np.ndarray, factor: float) -> np.ndarray:
+    """Grow boxes about their centre (context around the region, as R-CNN's 16-pixel padding)."""
+    if factor == 1.0:
+        return boxes
+    c = boxes[:, :2] + boxes[:, 2:] / 2
+    wh = boxes[:, 2:] * factor
+    return np.concatenate([c - wh / 2, wh], 1)
 
 
 def box_targets(props: np.ndarray, gts: np.ndarray) -> np.ndarray:
@@ -102,7 +112,7 @@ class RCNNDetector(Detector):
     def score_regions(self, grey, props):
         if not len(props):
             return np.zeros(0), np.zeros((0, 4))
-        crops = warp_regions(grey, props, WIN)
+        crops = warp_regions(grey, dilate(props, self.config.context), WIN)
         scores, deltas = [], []
         for k in range(0, len(crops), 1024):
             s, d = self.model(crops[k:k + 1024, :, :, None].astype(np.float32), training=False)

@@ -108,7 +108,7 @@ def train_cnn(profile: str = "full", out_dir=None, prefix: str = "detection_cnn"
     out_dir, pos, pos_val, scenes, val_scenes = _prepare(p, seed, out_dir, seed)
     neg = random_negatives(scenes, p["n_neg"], seed=seed)
     neg_val = random_negatives(val_scenes, max(500, len(pos_val)), seed=seed + 1)
-    log(f"positives {len(pos)} (from {len(pos_tr)} crops), random negatives {len(neg)}; "
+    log(f"positives {len(pos)} (augmented), random negatives {len(neg)}; "
         f"validation {len(pos_val)} faces / {len(neg_val)} non-faces")
     hist = {"rounds": [], "profile": profile, "seed": seed}
     model = build_classifier()
@@ -182,7 +182,7 @@ def fit_box_calibration(detector: CNNDetector, images, gts, iou_min: float = 0.3
 
 # ------------------------------------------------------------------ R-CNN
 RCNN_PROFILES = {
-    "quick": dict(n_pos=400, copies=1, scenes=12, per_scene=60, n_rand=1000, epochs=1, tune_images=6),
+    "quick": dict(n_pos=400, copies=1, scenes=12, per_scene=60, n_rand=1000, epochs=1, tune_images=8),
     "full": dict(n_pos=None, copies=2, scenes=None, per_scene=150, n_rand=10000, epochs=4, tune_images=None),
 }
 
@@ -226,7 +226,10 @@ def train_rcnn(profile: str = "full", out_dir=None, prefix: str = "detection_rcn
     t0 = time.time()
     # proposals rarely sit exactly on a face: jitter more than for the sliding window
     out_dir, pos, pos_val, scenes, val_scenes = _prepare(p, seed, out_dir, seed + 11, max_shift=5.0, max_scale=0.2)
-    neg = np.concatenate([scene_proposals(scenes, p["per_scene"], seed, progress=progress),
+    all_props = scene_proposals(scenes, None, seed + 2, progress=progress)
+    rng = np.random.default_rng(seed)
+    n_sub = min(len(all_props), p["per_scene"] * len(scenes))
+    neg = np.concatenate([all_props[rng.choice(len(all_props), n_sub, replace=False)],
                           random_negatives(scenes, p["n_rand"], seed=seed + 12)])
     neg_val = scene_proposals(val_scenes, 40, seed + 1, progress=False)
     log(f"R-CNN: {len(pos)} positive and {len(neg)} negative regions ({time.time() - t0:.0f}s)")
@@ -236,14 +239,35 @@ def train_rcnn(profile: str = "full", out_dir=None, prefix: str = "detection_rcn
     hist["cnn"] = fit_classifier(clf, pos, neg, (pos_val, neg_val), epochs=p["epochs"], seed=seed + 13,
                                  verbose=verbose)
     fmodel = feature_model(clf)
-    # 2. linear SVM on standardised features, one round of hard negatives from all scene proposals
+    # 2. regions of the CMU+MIT tuning half (never the check half): proposals with IoU >= 0.5 against a face
+    #    are positives (as R-CNN's fine-tuning set), IoU < 0.3 negatives; the same positives train the box regression
+    tune, _ = cmu_halves(load_cmu_mit(), seed)
+    tune = tune[: p["tune_images"]]
+    tp_f, tn_f, T = [], [], []
+    for it in tune:
+        g = read_image(it["path"])
+        props = selective_search(g)
+        if not len(props):
+            continue
+        f = _features(fmodel, warp_regions(g, props, WIN))
+        if len(it["boxes"]):
+            ov = iou_matrix(props, it["boxes"])
+            best, k = ov.max(1), ov.argmax(1)
+        else:
+            best, k = np.zeros(len(props)), np.zeros(len(props), int)
+        tp_f.append(f[best >= 0.5])
+        tn_f.append(f[best < 0.3])
+        if (best >= 0.5).any():
+            T.append(box_targets(props[best >= 0.5], it["boxes"][k[best >= 0.5]]))
+    tp_f, tn_f, T = np.concatenate(tp_f), np.concatenate(tn_f), np.concatenate(T)
+    log(f"tuning half: {len(tp_f)} face regions, {len(tn_f)} background regions from {len(tune)} images")
+    # 3. linear SVM on standardised features, one round of hard negatives from all scene proposals
     fp, fn = _features(fmodel, pos), _features(fmodel, neg)
-    mu, sd = np.concatenate([fp, fn]).mean(0), np.concatenate([fp, fn]).std(0) + 1e-6
+    X = np.concatenate([fp, tp_f, fn, tn_f])
+    y = np.r_[np.ones(len(fp) + len(tp_f)), np.zeros(len(fn) + len(tn_f))]
+    mu, sd = X.mean(0), X.std(0) + 1e-6
     svm = LinearSVC(C=0.01, class_weight="balanced", max_iter=5000, random_state=seed)
-    X = np.concatenate([fp, fn])
-    y = np.r_[np.ones(len(fp)), np.zeros(len(fn))]
     svm.fit((X - mu) / sd, y)
-    all_props = scene_proposals(scenes, None, seed + 2, progress=progress)
     fa = _features(fmodel, all_props)
     hard = fa[svm.decision_function((fa - mu) / sd) > -1.0]
     log(f"SVM round 0: {len(hard)} hard negatives among {len(fa)} scene proposals")
@@ -252,24 +276,13 @@ def train_rcnn(profile: str = "full", out_dir=None, prefix: str = "detection_rcn
     svm.fit((X - mu) / sd, y)
     fv = _features(fmodel, np.concatenate([pos_val, neg_val]))
     sv = svm.decision_function((fv - mu) / sd)
-    hist["svm"] = {"C": 0.01, "hard_negatives": int(len(hard)),
+    hist["svm"] = {"C": 0.01, "hard_negatives": int(len(hard)), "tune_face_regions": int(len(tp_f)),
+                   "tune_background_regions": int(len(tn_f)),
                    "val_acc": float(((sv > 0) == np.r_[np.ones(len(pos_val)), np.zeros(len(neg_val))]).mean())}
     w = svm.coef_.reshape(-1) / sd
     b = float(svm.intercept_[0] - np.sum(svm.coef_.reshape(-1) * mu / sd))
-    # 3. box regression on the CMU+MIT tuning half: proposals with IoU >= 0.5 against a face
-    tune, _ = cmu_halves(load_cmu_mit(), seed)
-    tune = [t for t in tune if len(t["boxes"])][: p["tune_images"]]
-    F, T = [], []
-    for it in tune:
-        g = read_image(it["path"])
-        props = selective_search(g)
-        ov = iou_matrix(props, it["boxes"])
-        k = ov.argmax(1)
-        sel = ov.max(1) >= 0.5
-        if sel.any():
-            F.append(_features(fmodel, warp_regions(g, props[sel], WIN)))
-            T.append(box_targets(props[sel], it["boxes"][k[sel]]))
-    F, T = np.concatenate(F), np.concatenate(T)
+    # 4. box regression (ridge) on the tuning-half face regions
+    F = tp_f
     reg = Ridge(alpha=100.0).fit((F - mu) / sd, T)
     rw = reg.coef_.T / sd[:, None]
     rb = reg.intercept_ - (reg.coef_ * (mu / sd)[None]).sum(1)
@@ -279,7 +292,8 @@ def train_rcnn(profile: str = "full", out_dir=None, prefix: str = "detection_rcn
     model.save(out_dir / f"{prefix}.keras")
     cfg_file = out_dir / f"{prefix}.json"
     cfg = RCNNConfig.load(cfg_file) if cfg_file.exists() else RCNNConfig()
-    cfg.tuned_on = f"box regression fitted on the CMU+MIT tuning half ({len(tune)} images with faces, seed {seed})"
+    cfg.tuned_on = (f"SVM (with Caltech faces and scene regions) and box regression also fitted on regions of the "
+                    f"CMU+MIT tuning half ({len(tune)} images, cmu_halves seed {seed}); the check half is untouched")
     cfg.save(cfg_file)
     hist["seconds"] = time.time() - t0
     (out_dir / f"{prefix}_history.json").write_text(json.dumps(hist, indent=1))
