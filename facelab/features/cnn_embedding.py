@@ -157,7 +157,7 @@ def compiled(model):
     if fn is None:
         import tensorflow as tf
 
-        fn = tf.function(lambda z: model(z, training=False))
+        fn = tf.function(lambda z: model(z, training=False), reduce_retracing=True)
         model._facelab_infer = fn
     return fn
 
