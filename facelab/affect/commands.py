@@ -297,7 +297,8 @@ def _cmd_train(args, target: str) -> int:
     if target == "expression" and args.model == "cnn":
         from .expression import train_expression_cnn
 
-        info = train_expression_cnn(args.profile, out=args.out, epochs=args.epochs, seed=args.seed)
+        info = train_expression_cnn(args.profile, out=args.out, epochs=args.epochs, seed=args.seed, init=args.init,
+                                    lr=args.lr or 2e-3)
     elif target == "emotion" and args.model == "cnn":
         from .emotion import train_emotion_cnn
 
@@ -375,4 +376,7 @@ def register(commands, train, evaluate) -> None:
         p.add_argument("--epochs", type=int)
         p.add_argument("--out", help="where to save the .keras file")
         p.add_argument("--seed", type=int, default=42)
+        if target == "expression":
+            p.add_argument("--init", help="cnn: continue training from these .keras weights")
+            p.add_argument("--lr", type=float, help="cnn: peak learning rate (default 2e-3)")
         p.set_defaults(func=lambda a, t=target: _cmd_train(a, t))

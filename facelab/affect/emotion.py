@@ -50,7 +50,7 @@ def build_emotion_cnn(expression_model, heads=None, name: str = "emotion_cnn"):
     return keras.Model(trunk.input, outs, name=name)
 
 
-def _fit_heads(heads, feats, valence, arousal, val_feats, val_v, val_a, epochs: int, seed: int, verbose: int = 0):
+def fit_heads(heads, feats, valence, arousal, val_feats, val_v, val_a, epochs: int, seed: int, verbose: int = 0):
     import keras
 
     from ..config import set_seeds
@@ -94,7 +94,7 @@ def train_emotion_cnn(profile: str = "full", expression_weights: str = "affect_e
     v_tr, a_tr = expression_to_affect(y_tr)
     v_va, a_va = expression_to_affect(vy)
     heads = build_affect_heads(f_tr.shape[1])
-    history = _fit_heads(heads, f_tr, v_tr, a_tr, f_va, v_va, a_va, epochs or (3 if profile == "quick" else 40), seed)
+    history = fit_heads(heads, f_tr, v_tr, a_tr, f_va, v_va, a_va, epochs or (3 if profile == "quick" else 40), seed)
     model = build_emotion_cnn(expr, heads)
     seconds = now() - t0
     out = Path(out) if out else (WEIGHTS_DIR / "affect_emotion_cnn.keras" if profile == "full"

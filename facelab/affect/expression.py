@@ -248,8 +248,11 @@ PROFILES = {
 
 
 def train_expression_cnn(profile: str = "full", out: str | Path | None = None, epochs: int | None = None,
-                         seed: int = 42, verbose: int = 2) -> dict:
-    """Train the expression CNN on FER2013 Training (PublicTest copies dropped), select on PublicTest, save ``out``."""
+                         seed: int = 42, verbose: int = 2, init: str | Path | None = None, lr: float = 2e-3) -> dict:
+    """Train the expression CNN on FER2013 Training (PublicTest copies dropped), select on PublicTest, save ``out``.
+
+    ``init``: continue from these weights (a .keras file) instead of a fresh net, e.g. more epochs at a lower ``lr``.
+    """
     from ..config import set_seeds
 
     cfg = PROFILES[profile]
@@ -258,19 +261,22 @@ def train_expression_cnn(profile: str = "full", out: str | Path | None = None, e
     if cfg["train_subset"]:
         idx = np.random.default_rng(seed).permutation(len(tx))[:cfg["train_subset"]]
         tx, ty = tx[idx], ty[idx]
-    model = build_expression_cnn()
+    model = load_model(init) if init else build_expression_cnn()
     out = Path(out) if out else (WEIGHTS_DIR / "affect_expression_cnn.keras" if profile == "full"
                                  else Path("runs") / "affect_expression_cnn_quick.keras")
     out.parent.mkdir(parents=True, exist_ok=True)
     t0 = now()
     history = train_cnn(model, tx, ty, vx, vy, epochs=epochs or cfg["epochs"], checkpoint=out, verbose=verbose,
-                        seed=seed)
+                        seed=seed, lr=lr)
+    acc_before = float((predict_proba(model, vx).argmax(1) == vy).mean())
+    recalibrate_batchnorm(model, tx, seed=seed)
     seconds = now() - t0
     model.save(out)
     acc = float((predict_proba(model, vx).argmax(1) == vy).mean())
     info = {"weights": str(out), "train_images": int(len(tx)), "dropped_publictest_copies": dropped,
-            "epochs": epochs or cfg["epochs"], "best_epoch": history["best_epoch"], "train_seconds": round(seconds, 1),
-            "publictest_accuracy": acc, "params": int(model.count_params())}
+            "epochs": epochs or cfg["epochs"], "init": str(init) if init else None, "lr": lr, "best_epoch": history["best_epoch"], "train_seconds": round(seconds, 1),
+            "publictest_accuracy_before_bn_recalibration": acc_before, "publictest_accuracy": acc,
+            "params": int(model.count_params())}
     save_history({**history, **info}, out.with_suffix(".history.json"))
     return info
 
@@ -314,3 +320,32 @@ def compare_architectures(train_x, train_y, val_x, val_y, epochs: int = 0, speed
                        accuracy_per_cpu_minute=round(max(hist["val_accuracy"]) / max(minutes, 1e-6), 4))
         rows.append(row)
     return rows
+
+
+def recalibrate_batchnorm(model, faces, batch_size: int = 256, max_faces: int = 20000, seed: int = 0) -> None:
+    """Re-estimate every BatchNormalization layer's moving mean/variance on clean faces, in place.
+
+    During training, BN sees activations of *augmented* faces *after dropout*, whose variance differs from
+    what it sees at inference (no augmentation, no dropout: the "variance shift" of Li et al., CVPR 2019,
+    "Understanding the disharmony between dropout and batch normalization"). One forward pass over clean
+    training faces with BN in batch-statistics mode and everything else in inference mode, averaging the
+    batch statistics, removes that mismatch. The weights themselves do not change.
+    """
+    import keras
+
+    x = np.asarray(faces)
+    if x.ndim == 3:
+        x = x[..., None]
+    idx = np.random.default_rng(seed).permutation(len(x))[:max_faces]
+    bns = [l for l in model.layers if isinstance(l, keras.layers.BatchNormalization)]
+    saved = [l.momentum for l in bns]
+    try:
+        for k, start in enumerate(range(0, len(idx), batch_size)):
+            for l in bns:
+                l.momentum = k / (k + 1)  # running average of the batch statistics (k = 0 takes the first batch)
+            h = x[np.sort(idx[start:start + batch_size])].astype(np.float32)
+            for layer in model.layers[1:]:
+                h = layer(h, training=isinstance(layer, keras.layers.BatchNormalization))
+    finally:
+        for l, m in zip(bns, saved):
+            l.momentum = m
