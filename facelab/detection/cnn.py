@@ -59,6 +59,7 @@ class CNNConfig(JsonConfig):
     nms_iou: float = 0.3
     containment: float = 0.75        # drop a box lying this much inside a better one (0 = off)
     min_score: float = 0.0           # default operating threshold (stage-2 logit)
+    stage1_peaks: bool = False       # pass only 3x3 local maxima of the stage-1 map to stage 2 (faster)
     score_floor: float = -5.0        # windows below this logit are never reported, whatever min_score says
     # box calibration: window (x, y, s) -> box (x + bx*s, y + by*s, bw*s, bh*s)
     box: list = field(default_factory=lambda: [0.0, 0.0, 1.0, 1.0])
@@ -137,30 +138,38 @@ class CNNDetector(Detector):
     def windows(self, image: np.ndarray) -> np.ndarray:
         """Every scored window as (N, 5) x, y, side, side, logit in input pixels (before NMS)."""
         grey = as_grey(image)
-        out = []
+        geo, crops, scores = [], [], []  # per level: (x, y, sx, sy) of its windows; their crops or logits
         for sx, sy, level in self.pyramid(grey):
             if self.cascade:
                 m1 = _predict(self.stage1, level[None])[0, :, :, 0]
-                ii, jj = np.nonzero(m1 > self.config.stage1_threshold)
+                passed = m1 > self.config.stage1_threshold
+                if self.config.stage1_peaks:  # only local maxima of the stage-1 map (3x3) go on
+                    passed &= m1 >= cv2.dilate(m1, np.ones((3, 3), np.uint8))
+                ii, jj = np.nonzero(passed)
                 if not len(ii):
                     continue
                 # the network's receptive field is 34 px (pooling floors drop the 36-px patch's last 2 rows and
                 # columns), so the score map can hold a window whose 36-px crop passes the border by 2 px: pad
                 padded = np.pad(level, ((0, STRIDE), (0, STRIDE)), mode="edge")
-                crops = np.stack([padded[4 * i:4 * i + WIN, 4 * j:4 * j + WIN] for i, j in zip(ii, jj)])
-                logits = np.concatenate([_predict(self.stage2, crops[k:k + 1024]).reshape(-1)
-                                         for k in range(0, len(crops), 1024)])
+                crops.append(np.stack([padded[4 * i:4 * i + WIN, 4 * j:4 * j + WIN] for i, j in zip(ii, jj)]))
             else:
                 m2 = _predict(self.stage2, level[None])[0, :, :, 0]
                 ii, jj = np.indices(m2.shape).reshape(2, -1)
-                logits = m2.reshape(-1)
-            keep = logits >= max(self.min_score, self.config.score_floor) if not self.raw_windows else slice(None)
-            ii, jj, logits = ii[keep], jj[keep], logits[keep]
-            x = jj * STRIDE / sx
-            y = ii * STRIDE / sy
-            out.append(np.stack([x, y, np.full_like(x, WIN / sx, dtype=float), np.full_like(x, WIN / sy, dtype=float),
-                                 logits], 1))
-        return np.concatenate(out) if out else np.zeros((0, 5))
+                scores.append(m2.reshape(-1))
+            geo.append(np.stack([jj * STRIDE / sx, ii * STRIDE / sy, np.full(len(ii), WIN / sx),
+                                 np.full(len(ii), WIN / sy)], 1))
+        if not geo:
+            return np.zeros((0, 5))
+        if self.cascade:  # the second stage sees the survivors of every level in one batch
+            allc = np.concatenate(crops)
+            logits = np.concatenate([_predict(self.stage2, allc[k:k + 4096]).reshape(-1)
+                                     for k in range(0, len(allc), 4096)])
+        else:
+            logits = np.concatenate(scores)
+        win = np.concatenate([np.concatenate(geo), logits[:, None]], 1)
+        if not self.raw_windows:
+            win = win[win[:, 4] >= max(self.min_score, self.config.score_floor)]
+        return win
 
     def calibrate(self, win: np.ndarray) -> np.ndarray:
         bx, by, bw, bh = self.config.box

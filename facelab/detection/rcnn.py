@@ -31,7 +31,7 @@ class RCNNConfig(JsonConfig):
     nms_iou: float = 0.3
     min_score: float = 0.0      # SVM margin
     box_regression: bool = True
-    context: float = 1.0        # warp a box this many times larger than the proposal (R-CNN's context padding)
+    context: float = 1.15       # warp a box this many times larger than the proposal (R-CNN's context padding)
     tuned_on: str = ""
 
 

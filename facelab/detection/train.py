@@ -183,15 +183,17 @@ def fit_box_calibration(detector: CNNDetector, images, gts, iou_min: float = 0.3
 # ------------------------------------------------------------------ R-CNN
 RCNN_PROFILES = {
     "quick": dict(n_pos=400, copies=1, scenes=12, per_scene=60, n_rand=1000, epochs=1, tune_images=8),
-    "full": dict(n_pos=None, copies=2, scenes=None, per_scene=150, n_rand=10000, epochs=4, tune_images=None),
+    "full": dict(n_pos=None, copies=2, scenes=None, per_scene=150, n_rand=10000, epochs=2, tune_images=None),
 }
 
 
-def scene_proposals(scenes, per_scene: int | None, seed: int = SEED, max_side: int = 300, progress: bool = True):
+def scene_proposals(scenes, per_scene: int | None, seed: int = SEED, max_side: int = 300, progress: bool = True,
+                    context: float = 1.0):
     """Warped selective-search regions of face-free scenes: R-CNN's negatives (all of them are non-faces)."""
     from tqdm.auto import tqdm
 
     from .proposals import selective_search, warp_regions
+    from .rcnn import dilate
 
     rng = np.random.default_rng(seed)
     out = []
@@ -200,7 +202,7 @@ def scene_proposals(scenes, per_scene: int | None, seed: int = SEED, max_side: i
         if per_scene and len(props) > per_scene:
             props = props[rng.choice(len(props), per_scene, replace=False)]
         if len(props):
-            out.append(warp_regions(img, props, WIN))
+            out.append(warp_regions(img, dilate(props, context), WIN))
     return np.concatenate(out) if out else np.zeros((0, WIN, WIN), np.uint8)
 
 
@@ -220,47 +222,58 @@ def train_rcnn(profile: str = "full", out_dir=None, prefix: str = "detection_rcn
     from ..preprocess import read_image
     from .nms import iou_matrix
     from .proposals import selective_search, warp_regions
-    from .rcnn import RCNNConfig, box_targets, feature_model, head_model
+    from .rcnn import RCNNConfig, box_targets, dilate, feature_model, head_model
 
     p = RCNN_PROFILES[profile]
     t0 = time.time()
     # proposals rarely sit exactly on a face: jitter more than for the sliding window
     out_dir, pos, pos_val, scenes, val_scenes = _prepare(p, seed, out_dir, seed + 11, max_shift=5.0, max_scale=0.2)
-    all_props = scene_proposals(scenes, None, seed + 2, progress=progress)
+    ctx = RCNNConfig().context
+    all_props = scene_proposals(scenes, None, seed + 2, progress=progress, context=ctx)
     rng = np.random.default_rng(seed)
     n_sub = min(len(all_props), p["per_scene"] * len(scenes))
     neg = np.concatenate([all_props[rng.choice(len(all_props), n_sub, replace=False)],
                           random_negatives(scenes, p["n_rand"], seed=seed + 12)])
-    neg_val = scene_proposals(val_scenes, 40, seed + 1, progress=False)
+    neg_val = scene_proposals(val_scenes, 40, seed + 1, progress=False, context=ctx)
     log(f"R-CNN: {len(pos)} positive and {len(neg)} negative regions ({time.time() - t0:.0f}s)")
-    hist = {"profile": profile, "seed": seed}
-    # 1. the CNN feature extractor, trained as a face / non-face classifier on warped regions
-    clf = build_classifier(name="rcnn_cnn")
-    hist["cnn"] = fit_classifier(clf, pos, neg, (pos_val, neg_val), epochs=p["epochs"], seed=seed + 13,
-                                 verbose=verbose)
-    fmodel = feature_model(clf)
-    # 2. regions of the CMU+MIT tuning half (never the check half): proposals with IoU >= 0.5 against a face
-    #    are positives (as R-CNN's fine-tuning set), IoU < 0.3 negatives; the same positives train the box regression
+    hist = {"profile": profile, "seed": seed, "context": ctx}
+    # regions of the CMU+MIT tuning half (never the check half): proposals with IoU >= 0.5 against a face are
+    # positives (as R-CNN's fine-tuning set), IoU < 0.3 negatives; the same positives train the box regression
     tune, _ = cmu_halves(load_cmu_mit(), seed)
     tune = tune[: p["tune_images"]]
-    tp_f, tn_f, T = [], [], []
+    tp_c, tn_c, T = [], [], []
     for it in tune:
         g = read_image(it["path"])
         props = selective_search(g)
         if not len(props):
             continue
-        f = _features(fmodel, warp_regions(g, props, WIN))
+        crops = warp_regions(g, dilate(props, ctx), WIN)
         if len(it["boxes"]):
             ov = iou_matrix(props, it["boxes"])
             best, k = ov.max(1), ov.argmax(1)
         else:
             best, k = np.zeros(len(props)), np.zeros(len(props), int)
-        tp_f.append(f[best >= 0.5])
-        tn_f.append(f[best < 0.3])
+        tp_c.append(crops[best >= 0.5])
+        tn_c.append(crops[best < 0.3])
         if (best >= 0.5).any():
             T.append(box_targets(props[best >= 0.5], it["boxes"][k[best >= 0.5]]))
-    tp_f, tn_f, T = np.concatenate(tp_f), np.concatenate(tn_f), np.concatenate(T)
-    log(f"tuning half: {len(tp_f)} face regions, {len(tn_f)} background regions from {len(tune)} images")
+    tp_c, tn_c, T = np.concatenate(tp_c), np.concatenate(tn_c), np.concatenate(T)
+    log(f"tuning half: {len(tp_c)} face regions, {len(tn_c)} background regions from {len(tune)} images")
+    # 1. the CNN: like R-CNN's ImageNet network, start from a trained one (facelab's sliding-window CNN, when
+    #    its weights exist) and fine-tune it on warped regions; otherwise train it from scratch
+    clf = build_classifier(name="rcnn_cnn")
+    init = WEIGHTS_DIR / "detection_cnn.keras"
+    lr = 1e-3
+    if init.exists():
+        import keras
+
+        clf.set_weights(keras.saving.load_model(init, compile=False).get_weights())
+        lr = 2e-4
+        hist["init"] = init.name
+    hist["cnn"] = fit_classifier(clf, np.concatenate([pos, np.repeat(tp_c, 4, 0)]), np.concatenate([neg, tn_c]),
+                                 (pos_val, neg_val), epochs=p["epochs"], seed=seed + 13, verbose=verbose, lr=lr)
+    fmodel = feature_model(clf)
+    tp_f, tn_f = _features(fmodel, tp_c), _features(fmodel, tn_c)
     # 3. linear SVM on standardised features, one round of hard negatives from all scene proposals
     fp, fn = _features(fmodel, pos), _features(fmodel, neg)
     X = np.concatenate([fp, tp_f, fn, tn_f])
@@ -302,19 +315,19 @@ def train_rcnn(profile: str = "full", out_dir=None, prefix: str = "detection_rcn
 
 
 def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = SEED, log=print,
-                  min_faces=(20, 24, 28, 32)) -> dict:
+                  min_faces=(24, 28, 32), scale_steps=(1.2, 1.26, 1.3), tolerance: float = 0.005) -> dict:
     """Fit the choices that need real photos on the CMU+MIT *tuning* half only: the window-to-box calibration,
-    the minimum face size (largest one within 0.005 AP@0.3 of the best, for speed) and the default
-    operating threshold (best F1 at IoU 0.5). The other half stays for checking."""
+    the pyramid (minimum face size and scale step: the cheapest pyramid within ``tolerance`` AP@0.3 of the
+    best) and the default operating threshold (best F1 at IoU 0.5). The other half stays for checking."""
     from ..data import load_cmu_mit
     from ..preprocess import read_image
     from .metrics import detection_metrics, match_detections
 
     d = Path(weights_dir) if weights_dir else WEIGHTS_DIR
     det = CNNDetector.load(d, prefix)
-    det.min_score = -1.0
+    det.min_score = -1e9  # down to the score floor
     det.config.box = [0.0, 0.0, 1.0, 1.0]
-    det.config.min_face = 24.0
+    det.config.min_face, det.config.scale_step = 24.0, 1.2
     tune, check = cmu_halves(load_cmu_mit(), seed)
     imgs = [read_image(t["path"]) for t in tune]
     gts = [t["boxes"] for t in tune]
@@ -323,21 +336,26 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
     log(f"box calibration on the tuning half: {det.config.box}")
     scores = {}
     for mf in min_faces:
-        det.config.min_face = float(mf)
-        dets = [det.postprocess(det.windows(im)) for im in imgs]
-        scores[mf] = detection_metrics(dets, gts)["ap30"]
-        log(f"min face {mf}: AP@0.3 {scores[mf]:.4f} on the tuning half")
+        for st in scale_steps:
+            det.config.min_face, det.config.scale_step = float(mf), float(st)
+            dets = [det.postprocess(det.windows(im)) for im in imgs]
+            scores[(mf, st)] = detection_metrics(dets, gts)["ap30"]
+            log(f"min face {mf}, scale step {st}: AP@0.3 {scores[(mf, st)]:.4f} on the tuning half")
     best = max(scores.values())
-    mf = max(m for m in min_faces if scores[m] >= best - 0.005)
-    det.config.min_face = float(mf)
+    # pyramid cost ~ (1 / min_face)^2 / (1 - 1 / step^2): the cheapest good one
+    cost = {k: (1.0 / k[0]) ** 2 / (1 - 1 / k[1] ** 2) for k in scores}
+    mf, st = min((k for k in scores if scores[k] >= best - tolerance), key=lambda k: cost[k])
+    det.config.min_face, det.config.scale_step = float(mf), float(st)
     dets = [det.postprocess(det.windows(im)) for im in imgs]
     s, tp, n = match_detections(dets, gts, 0.5)
     ctp = np.cumsum(tp)
     f1 = 2 * ctp / (np.arange(1, len(tp) + 1) + n)
     k = int(np.argmax(f1))
     det.config.min_score = float(round(s[k], 3))
-    det.config.tuned_on = (f"box, min_face, min_score fitted on the CMU+MIT tuning half ({len(tune)} images, "
-                           f"facelab.detection.train.cmu_halves seed {seed}); the other {len(check)} images check them")
+    det.config.tuned_on = (f"box, min_face, scale_step, min_score fitted on the CMU+MIT tuning half ({len(tune)} "
+                           f"images, facelab.detection.train.cmu_halves seed {seed}); the other {len(check)} images "
+                           f"check them")
     det.config.save(d / f"{prefix}.json")
-    log(f"min face {mf}, operating threshold {det.config.min_score} (F1 {f1[k]:.3f} on the tuning half)")
-    return {"box": det.config.box, "min_face": mf, "min_score": det.config.min_score, "ap30_by_min_face": scores}
+    log(f"min face {mf}, scale step {st}, operating threshold {det.config.min_score} (F1 {f1[k]:.3f} on the tuning half)")
+    return {"box": det.config.box, "min_face": mf, "scale_step": st, "min_score": det.config.min_score,
+            "ap30_tuning_half": {f"{a}/{b}": v for (a, b), v in scores.items()}}
