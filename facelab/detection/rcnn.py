@@ -31,6 +31,7 @@ class RCNNConfig(JsonConfig):
     nms_iou: float = 0.3
     min_score: float = 0.0      # SVM margin
     box_regression: bool = True
+    rescore: bool = True        # re-score the regressed boxes (max of both SVM scores)
     context: float = 1.15       # warp a box this many times larger than the proposal (R-CNN's context padding)
     tuned_on: str = ""
 
@@ -129,5 +130,8 @@ class RCNNDetector(Detector):
         if not len(props):
             return []
         boxes = apply_deltas(props, deltas) if self.config.box_regression else props
+        if self.config.box_regression and self.config.rescore:
+            # score the moved boxes again and keep the better of the two scores (chosen on the tuning half)
+            scores = np.maximum(scores, self.score_regions(grey, boxes)[0])
         k = nms(boxes, scores, self.config.nms_iou)
         return [Detection(tuple(map(float, boxes[i])), float(scores[i])) for i in k]
