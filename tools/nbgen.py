@@ -23,6 +23,8 @@ def write(path, cells, stage: str, requires=(), title: str = "") -> Path:
             if kind == "params":
                 cell.metadata["tags"] = ["parameters"]
             nb.cells.append(cell)
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"{stage}-{i:02d}"  # stable ids: regenerating a notebook gives a clean diff
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
     nb.metadata["facelab"] = {"stage": stage, "requires": list(requires), "title": title}
