@@ -3,8 +3,9 @@
 The classifier is built from valid convolutions and 2x2 poolings only, so on a 36x36 patch it outputs one
 logit and on a larger image a score map whose cell (i, j) is exactly the classifier applied to the window
 at (4 j, 4 i): one forward pass per pyramid level scores every window (stride 4 px). A tiny first stage
-(about 10 k parameters, same geometry) scores the whole pyramid cheaply; only windows it passes are cut out
-and scored by the second stage (about 126 k parameters). Surviving windows from all levels go through
+(about 10 k parameters, same geometry) scores the whole pyramid cheaply; only windows it passes (in the shipped
+settings: local maxima of its score map above a threshold) are cut out and scored, all levels in one batch, by the
+second stage (about 126 k parameters). Surviving windows from all levels go through
 non-maximum suppression, and a box calibration (fitted on one half of CMU+MIT) maps the 36x36 window to
 the ground truth's box style.
 """

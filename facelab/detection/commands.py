@@ -40,7 +40,8 @@ def register(commands, train, evaluate) -> None:
     p.add_argument("--model", choices=["cnn", "rcnn"], default="cnn")
     p.add_argument("--profile", choices=["quick", "full"], default="full",
                    help="quick: a one-minute demo on a subset; full: the recipe of the shipped weights")
-    p.add_argument("--out", metavar="DIR", help="where to write the weights (default facelab/weights)")
+    p.add_argument("--out", metavar="DIR", help="where to write the weights (default: facelab/weights for the full "
+                                                "profile, runs/detection_quick for the quick one)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train)
@@ -131,6 +132,8 @@ def cmd_train(args) -> int:
     from .train import train_cnn, train_rcnn
 
     fn = train_cnn if args.model == "cnn" else train_rcnn
+    if args.out is None and args.profile == "quick":  # a demo must not overwrite the shipped weights
+        args.out = str(Path("runs") / "detection_quick")
     hist = fn(args.profile, out_dir=args.out, seed=args.seed, progress=not args.json, verbose=0 if args.json else 2,
               log=(lambda *a: None) if args.json else print)
     if args.model == "cnn" and args.profile == "full":
