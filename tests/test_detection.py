@@ -74,6 +74,20 @@ def test_nms_hand_checked():
     assert nms([], [], 0.3).tolist() == []
 
 
+def test_rcnn_iomin_suppression_hand_checked():
+    from facelab.detection.rcnn import iomin_suppression
+
+    # 0: a face; 1: a head-and-shoulders box around it (IoU 0.25, but the face lies wholly inside);
+    # 2: a box with half its area inside box 1; 3: elsewhere
+    boxes = [(10, 10, 10, 10), (5, 5, 20, 20), (20, 10, 10, 10), (50, 50, 10, 10)]
+    scores = [0.9, 0.95, 0.5, 0.1]
+    assert iomin_suppression(boxes, scores, 0.8).tolist() == [1, 2, 3]   # the face is dropped by the bigger box
+    assert iomin_suppression(boxes, scores, 0.4).tolist() == [1, 3]      # box 2 is 0.75 inside box 1
+    # half of the smaller box inside the better one: kept at 0.8 (plain NMS at IoU 0.3 would keep it too)
+    assert iomin_suppression([(10, 10, 10, 10), (15, 10, 10, 10)], [0.9, 0.5], 0.8).tolist() == [0, 1]
+    assert iomin_suppression([(10, 10, 10, 10), (15, 10, 10, 10)], [0.9, 0.5], 0.5).tolist() == [0]
+
+
 # ---------------------------------------------------------------- AP, checked by hand
 def test_average_precision_hand_checked():
     gt = [np.array([[0, 0, 10, 10], [50, 50, 10, 10]], float), np.zeros((0, 4))]

@@ -54,10 +54,27 @@ def containment_suppression(boxes, scores, frac: float = 0.8) -> np.ndarray:
     boxes = np.asarray(boxes, float).reshape(-1, 4)
     order = np.argsort(-np.asarray(scores, float), kind="stable")
     b = boxes[order]
+    # inside[i, j]: box j lies (frac of its area) inside box i
+    inside = intersection_areas(b) >= frac * (b[:, 2] * b[:, 3])[None]
+    np.fill_diagonal(inside, False)
+    return order[_greedy(inside)]
+
+
+def iomin_suppression(boxes, scores, frac: float = 0.8) -> np.ndarray:
+    """Indices kept, best first: a box is dropped when ``frac`` of the smaller of it and a better-scoring kept box
+    lies inside the other (intersection over the minimum area), whichever of the two is the bigger."""
+    boxes = np.asarray(boxes, float).reshape(-1, 4)
+    order = np.argsort(-np.asarray(scores, float), kind="stable")
+    b = boxes[order]
+    a = b[:, 2] * b[:, 3]
+    over = intersection_areas(b) >= frac * np.minimum(a[:, None], a[None])
+    np.fill_diagonal(over, False)
+    return order[_greedy(over)]
+
+
+def intersection_areas(b: np.ndarray) -> np.ndarray:
+    """(N, N) pairwise intersection areas of x, y, w, h boxes."""
     x1, y1 = b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
     iw = np.clip(np.minimum(x1[:, None], x1[None]) - np.maximum(b[:, 0, None], b[None, :, 0]), 0, None)
     ih = np.clip(np.minimum(y1[:, None], y1[None]) - np.maximum(b[:, 1, None], b[None, :, 1]), 0, None)
-    # inside[i, j]: box j lies (frac of its area) inside box i
-    inside = iw * ih >= frac * (b[:, 2] * b[:, 3])[None]
-    np.fill_diagonal(inside, False)
-    return order[_greedy(inside)]
+    return iw * ih

@@ -1,11 +1,16 @@
 """facelab's R-CNN detector (Girshick et al., 2014), scaled down to faces.
 
 1. Region proposals: selective search (fast mode) on the image shrunk to 300 px, plus a square copy of each.
-2. Each region is warped to 36x36 grey and passed through a CNN (trained as a face/non-face classifier on
-   Caltech faces and on warped proposals from face-free scenes), whose 64-d penultimate layer is the feature.
-3. A linear SVM (scikit-learn ``LinearSVC``, one round of hard-negative mining, as in the original) scores the
-   features; class-specific box regression (ridge, on the same features) moves each box towards the face.
-4. Non-maximum suppression.
+2. Each region, grown by 1.15x for context, is warped to 48x48 grey and passed through a CNN (a 36x36
+   face/non-face classifier fine-tuned on warped regions) run fully convolutionally: its 64-channel
+   penultimate map (4x4 positions) is the feature. Max- and mean-pooled over the positions (128-d) it feeds
+   the SVM (tolerant to a proposal that sits a little off the face); flattened (1024-d, keeps where the face
+   is) it feeds the box regression.
+3. A linear SVM (scikit-learn ``LinearSVC``, two rounds of hard-negative mining, as in the original) scores the
+   regions; class-specific box regression (ridge) moves each box towards the face, three times in a row
+   (iterative refinement), and every moved box is scored again (a region keeps its best score).
+4. Non-maximum suppression (IoU 0.3), then a box is also dropped when 80 % of the smaller of the two lies
+   inside a better-scoring box (a face inside a head-and-shoulders region, or the reverse).
 The SVM and the regression are stored as Dense layers inside ``detection_rcnn.keras`` (no pickle).
 Every region goes through the CNN separately, which is why R-CNN is slow and why later detectors
 (Fast/Faster R-CNN, SSD) share one convolutional pass over the whole image, as facelab's CNN detector does.
@@ -19,16 +24,20 @@ import numpy as np
 
 from .base import Detection, Detector, JsonConfig, as_grey
 from .cnn import weights_file
-from .nms import nms
+from .nms import iomin_suppression, nms
 from .proposals import selective_search, warp_regions
 
-WIN = 36
+WIN = 48   # warp size of a region (the CNN's window is 36: a 4x4 map of window positions)
 
 
 @dataclass
 class RCNNConfig(JsonConfig):
     max_side: int = 300
     nms_iou: float = 0.3
+    iomin: float = 0.8          # also drop a box when this fraction of the smaller box lies in a better one (0 = off)
+    iterations: int = 3         # box regression steps (each moved box is scored again)
+    warp: int = WIN
+    score_floor: float = -1.5   # regions below this SVM margin are never refined or reported, whatever min_score says
     min_score: float = 0.0      # SVM margin
     box_regression: bool = True
     rescore: bool = True        # re-score the regressed boxes (max of both SVM scores)
@@ -60,30 +69,36 @@ def box_targets(props: np.ndarray, gts: np.ndarray) -> np.ndarray:
                      np.log(gts[:, 2] / props[:, 2]), np.log(gts[:, 3] / props[:, 3])], 1)
 
 
-def feature_model(classifier):
-    """The CNN classifier cut before its last layer: (B, 36, 36, 1) -> (B, 64) features."""
+def feature_model(classifier, size: int = WIN):
+    """The CNN classifier cut before its last layer, run fully convolutionally on a ``size`` x ``size`` region:
+    (B, size, size, 1) -> [(B, 128) max+mean pooled features (SVM), (B, k*k*64) flattened map (regression)]."""
     import keras
     from keras import layers
 
-    inp = keras.Input((WIN, WIN, 1), name="region")
+    inp = keras.Input((size, size, 1), name="region")
     x = inp
     for layer in classifier.layers[1:]:
         if layer.name == "logit":
             break
+        if isinstance(layer, layers.Dropout):
+            continue
         x = layer(x)
-    return keras.Model(inp, layers.Flatten(name="features")(x), name="rcnn_features")
+    pooled = layers.Concatenate(name="pooled")([layers.GlobalMaxPooling2D(name="max_pool")(x),
+                                                layers.GlobalAveragePooling2D(name="mean_pool")(x)])
+    return keras.Model(inp, [pooled, layers.Flatten(name="map")(x)], name="rcnn_features")
 
 
-def head_model(features, svm_w, svm_b, reg_w, reg_b):
-    """Features + the linear SVM and the box regression as Dense layers, in one Keras model."""
+def head_model(features, svm_w, svm_b, reg_w, reg_b, size: int = WIN):
+    """Features + the linear SVM (on the pooled features) and the box regression (on the flattened map) as
+    Dense layers, in one Keras model."""
     import keras
     from keras import layers
 
-    inp = keras.Input((WIN, WIN, 1), name="region")
-    f = features(inp)
+    inp = keras.Input((size, size, 1), name="region")
+    pooled, flat = features(inp)
     svm = layers.Dense(1, name="svm")
     reg = layers.Dense(4, name="bbox_regression")
-    out = [svm(f), reg(f)]
+    out = [svm(pooled), reg(flat)]
     m = keras.Model(inp, out, name="rcnn")
     svm.set_weights([np.asarray(svm_w, np.float32).reshape(-1, 1), np.asarray(svm_b, np.float32).reshape(1)])
     reg.set_weights([np.asarray(reg_w, np.float32).reshape(-1, 4), np.asarray(reg_b, np.float32).reshape(4)])
@@ -113,7 +128,7 @@ class RCNNDetector(Detector):
     def score_regions(self, grey, props):
         if not len(props):
             return np.zeros(0), np.zeros((0, 4))
-        crops = warp_regions(grey, dilate(props, self.config.context), WIN)
+        crops = warp_regions(grey, dilate(props, self.config.context), self.config.warp)
         scores, deltas = [], []
         for k in range(0, len(crops), 1024):
             s, d = self.model(crops[k:k + 1024, :, :, None].astype(np.float32), training=False)
@@ -125,13 +140,20 @@ class RCNNDetector(Detector):
         grey = as_grey(image)
         props = self.proposals(image)
         scores, deltas = self.score_regions(grey, props)
-        keep = scores >= self.min_score
+        keep = scores >= max(self.min_score, self.config.score_floor)
         props, scores, deltas = props[keep], scores[keep], deltas[keep]
         if not len(props):
             return []
-        boxes = apply_deltas(props, deltas) if self.config.box_regression else props
-        if self.config.box_regression and self.config.rescore:
-            # score the moved boxes again and keep the better of the two scores (chosen on the tuning half)
-            scores = np.maximum(scores, self.score_regions(grey, boxes)[0])
+        boxes = props
+        if self.config.box_regression:
+            for step in range(max(1, self.config.iterations)):
+                boxes = apply_deltas(boxes, deltas)
+                if not self.config.rescore and step == self.config.iterations - 1:
+                    break
+                # score the moved box again; a region keeps its best score (chosen on the tuning half)
+                s2, deltas = self.score_regions(grey, boxes)
+                scores = np.maximum(scores, s2) if self.config.rescore else scores
         k = nms(boxes, scores, self.config.nms_iou)
+        if self.config.iomin:
+            k = k[iomin_suppression(boxes[k], scores[k], self.config.iomin)]
         return [Detection(tuple(map(float, boxes[i])), float(scores[i])) for i in k]

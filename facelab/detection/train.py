@@ -182,8 +182,8 @@ def fit_box_calibration(detector: CNNDetector, images, gts, iou_min: float = 0.3
 
 # ------------------------------------------------------------------ R-CNN
 RCNN_PROFILES = {
-    "quick": dict(n_pos=400, copies=1, scenes=12, per_scene=60, n_rand=1000, epochs=1, tune_images=8),
-    "full": dict(n_pos=None, copies=2, scenes=None, per_scene=150, n_rand=10000, epochs=2, tune_images=None),
+    "quick": dict(n_pos=400, copies=1, scenes=12, per_scene=60, n_rand=1000, epochs=1, tune_images=8, lfw=60),
+    "full": dict(n_pos=None, copies=2, scenes=None, per_scene=150, n_rand=10000, epochs=2, tune_images=None, lfw=1500),
 }
 
 
@@ -207,8 +207,56 @@ def scene_proposals(scenes, per_scene: int | None, seed: int = SEED, max_side: i
 
 
 def _features(fmodel, crops):
-    return np.concatenate([np.asarray(fmodel(crops[k:k + 2048, :, :, None].astype(np.float32), training=False))
-                           for k in range(0, len(crops), 2048)]) if len(crops) else np.zeros((0, 64))
+    """(pooled, flat) features of warped regions, in batches."""
+    outs = [fmodel(crops[k:k + 1024, :, :, None].astype(np.float32), training=False)
+            for k in range(0, len(crops), 1024)]
+    return tuple(np.concatenate([np.asarray(o[j]) for o in outs]) for j in range(2))
+
+
+def jitter_boxes(box, n: int, rng, min_iou: float = 0.5, shift: float = 0.2, scale: float = 0.25) -> np.ndarray:
+    """``n`` random boxes around ``box`` (shift, scale, aspect) with IoU >= ``min_iou`` to it: proposal-like
+    regions of a face for the SVM's positives and the box regression's training pairs."""
+    from .nms import iou_matrix
+
+    box = np.asarray(box, float)
+    out = []
+    while len(out) < n:
+        s, a = np.exp(rng.uniform(-scale, scale)), np.exp(rng.uniform(-0.2, 0.2))
+        w, h = box[2] * s * a, box[3] * s / a
+        cx = box[0] + box[2] / 2 + rng.uniform(-shift, shift) * box[2]
+        cy = box[1] + box[3] / 2 + rng.uniform(-shift, shift) * box[3]
+        c = np.array([cx - w / 2, cy - h / 2, w, h])
+        if iou_matrix(c[None], box[None])[0, 0] >= min_iou:
+            out.append(c)
+    return np.array(out)
+
+
+def lfw_face_boxes(n: int, seed: int = SEED, log=None):
+    """Face boxes in ``n`` LFW photos (one per person, chosen at random) found by facelab's shipped CNN detector:
+    real faces with real surroundings for the R-CNN's SVM and box regression. A photo is kept when the best
+    detection is confident (logit >= 2), near the centre and at least 50 px wide (LFW centres one face)."""
+    from ..config import data_home
+    from ..preprocess import read_image
+
+    det = CNNDetector.load()
+    root = data_home() / "lfw" / "lfw"
+    people = sorted(q for q in root.iterdir() if q.is_dir())
+    files = [sorted(q.glob("*.jpg"))[0] for q in people]
+    files = [files[i] for i in sorted(np.random.default_rng(seed).choice(len(files), min(n, len(files)), replace=False))]
+    keep_f, keep_b = [], []
+    for f in files:
+        g = read_image(f)
+        d = det.detect(g)
+        if not d:
+            continue
+        H, W = g.shape
+        best = max(d, key=lambda x: x.score)
+        x, y, w, h = best.box
+        if best.score < 2 or abs(x + w / 2 - W / 2) > 30 or abs(y + h / 2 - H / 2) > 40 or w < 50:
+            continue
+        keep_f.append(f)
+        keep_b.append(best.box)
+    return keep_f, np.array(keep_b, float).reshape(-1, 4)
 
 
 def train_rcnn(profile: str = "full", out_dir=None, prefix: str = "detection_rcnn", seed: int = SEED,
@@ -241,7 +289,8 @@ def train_rcnn(profile: str = "full", out_dir=None, prefix: str = "detection_rcn
     # positives (as R-CNN's fine-tuning set), IoU < 0.3 negatives; the same positives train the box regression
     tune, _ = cmu_halves(load_cmu_mit(), seed)
     tune = tune[: p["tune_images"]]
-    tp_c, tn_c, T = [], [], []
+    tp_c, tn_c, T, tp48_, tn48 = [], [], [], [], []
+    S = RCNNConfig().warp
     for it in tune:
         g = read_image(it["path"])
         props = selective_search(g)
@@ -255,9 +304,13 @@ def train_rcnn(profile: str = "full", out_dir=None, prefix: str = "detection_rcn
             best, k = np.zeros(len(props)), np.zeros(len(props), int)
         tp_c.append(crops[best >= 0.5])
         tn_c.append(crops[best < 0.3])
+        c48 = warp_regions(g, dilate(props, ctx), S)
+        tp48_.append(c48[best >= 0.5])
+        tn48.append(c48[best < 0.3])
         if (best >= 0.5).any():
             T.append(box_targets(props[best >= 0.5], it["boxes"][k[best >= 0.5]]))
     tp_c, tn_c, T = np.concatenate(tp_c), np.concatenate(tn_c), np.concatenate(T)
+    tp48_, tn48 = np.concatenate(tp48_), np.concatenate(tn48)
     log(f"tuning half: {len(tp_c)} face regions, {len(tn_c)} background regions from {len(tune)} images")
     # 1. the CNN: like R-CNN's ImageNet network, start from a trained one (facelab's sliding-window CNN, when
     #    its weights exist) and fine-tune it on warped regions; otherwise train it from scratch
@@ -272,41 +325,70 @@ def train_rcnn(profile: str = "full", out_dir=None, prefix: str = "detection_rcn
         hist["init"] = init.name
     hist["cnn"] = fit_classifier(clf, np.concatenate([pos, np.repeat(tp_c, 4, 0)]), np.concatenate([neg, tn_c]),
                                  (pos_val, neg_val), epochs=p["epochs"], seed=seed + 13, verbose=verbose, lr=lr)
-    fmodel = feature_model(clf)
-    tp_f, tn_f = _features(fmodel, tp_c), _features(fmodel, tn_c)
-    # 3. linear SVM on standardised features, one round of hard negatives from all scene proposals
-    fp, fn = _features(fmodel, pos), _features(fmodel, neg)
-    X = np.concatenate([fp, tp_f, fn, tn_f])
-    y = np.r_[np.ones(len(fp) + len(tp_f)), np.zeros(len(fn) + len(tn_f))]
-    mu, sd = X.mean(0), X.std(0) + 1e-6
-    svm = LinearSVC(C=0.01, class_weight="balanced", max_iter=5000, random_state=seed)
-    svm.fit((X - mu) / sd, y)
-    fa = _features(fmodel, all_props)
-    hard = fa[svm.decision_function((fa - mu) / sd) > -1.0]
-    log(f"SVM round 0: {len(hard)} hard negatives among {len(fa)} scene proposals")
-    X = np.concatenate([X, hard])
-    y = np.r_[y, np.zeros(len(hard))]
-    svm.fit((X - mu) / sd, y)
-    fv = _features(fmodel, np.concatenate([pos_val, neg_val]))
-    sv = svm.decision_function((fv - mu) / sd)
-    hist["svm"] = {"C": 0.01, "hard_negatives": int(len(hard)), "tune_face_regions": int(len(tp_f)),
-                   "tune_background_regions": int(len(tn_f)),
-                   "val_acc": float(((sv > 0) == np.r_[np.ones(len(pos_val)), np.zeros(len(neg_val))]).mean())}
+    # 2. the CNN run fully convolutionally on 48x48 warps: pooled features (SVM) and the flattened map (regression)
+    fmodel = feature_model(clf, S)
+    rng = np.random.default_rng(seed + 5)
+    lfw_f, lfw_b = lfw_face_boxes(p["lfw"], seed=seed)
+    lp, rj, rt = [], [], []
+    for f, box in zip(lfw_f, lfw_b):
+        g = read_image(f)
+        c = warp_regions(g, dilate(jitter_boxes(box, 3, rng, 0.5, 0.2, 0.25), ctx), S)
+        lp += [c, c[:, :, ::-1]]
+        jb = jitter_boxes(box, 2, rng, 0.3, 0.3, 0.4)
+        rj.append(warp_regions(g, dilate(jb, ctx), S))
+        rt.append(box_targets(jb, np.repeat(box[None], len(jb), 0)))
+    lp, rj, rt = np.concatenate(lp), np.concatenate(rj), np.concatenate(rt)
+    neg48 = np.concatenate([warp_regions(sc, dilate(selective_search(sc), ctx), S) for sc in scenes])
+    tp48 = np.concatenate([tp48_, tp48_[:, :, ::-1]])
+    log(f"SVM regions: {len(lp)} LFW face regions, {len(tp48)} tuning-half face regions, {len(neg48)} scene "
+        f"proposals, {len(tn48)} tuning-half background regions ({time.time() - t0:.0f}s)")
+    fpos = np.concatenate([_features(fmodel, lp)[0], _features(fmodel, tp48)[0]])
+    fneg, ftn = _features(fmodel, neg48)[0], _features(fmodel, tn48)[0]
+    allf = np.concatenate([fpos, fneg])
+    mu, sd = allf.mean(0), allf.std(0) + 1e-6
+    z = lambda x: (x - mu) / sd
+    # 3. linear SVM, two rounds of hard negatives (margin > -1) from every training-scene proposal and the
+    #    tuning-half background regions
+    xn = np.concatenate([fneg[rng.choice(len(fneg), min(20000, len(fneg)), replace=False)], ftn])
+    C = 0.01
+    svm = LinearSVC(C=C, class_weight="balanced", max_iter=5000, random_state=seed)
+    hard_counts = []
+    for r in range(3):
+        X = np.concatenate([fpos, xn])
+        y = np.r_[np.ones(len(fpos)), np.zeros(len(xn))]
+        svm.fit(z(X), y)
+        if r == 2:
+            break
+        hard = fneg[svm.decision_function(z(fneg)) > -1.0]
+        hard2 = ftn[svm.decision_function(z(ftn)) > -1.0]
+        hard_counts.append([int(len(hard)), int(len(hard2))])
+        log(f"SVM round {r}: {len(hard)} hard scene regions, {len(hard2)} hard tuning-half background regions")
+        xn = np.concatenate([xn, hard, hard2])
+    val48 = np.concatenate([warp_regions(sc, dilate(selective_search(sc)[:40], ctx), S) for sc in val_scenes])
+    fvn = _features(fmodel, val48)[0]
+    hist["svm"] = {"C": C, "hard_negatives_per_round": hard_counts, "lfw_face_regions": int(len(lp)),
+                   "tune_face_regions": int(len(tp48)), "tune_background_regions": int(len(tn48)),
+                   "scene_regions": int(len(neg48)), "features": int(fpos.shape[1]), "warp": S,
+                   "val_scene_false_alarm_rate": float((svm.decision_function(z(fvn)) > 0).mean()),
+                   "train_face_recall": float((svm.decision_function(z(fpos)) > 0).mean())}
     w = svm.coef_.reshape(-1) / sd
     b = float(svm.intercept_[0] - np.sum(svm.coef_.reshape(-1) * mu / sd))
-    # 4. box regression (ridge) on the tuning-half face regions
-    F = tp_f
-    reg = Ridge(alpha=100.0).fit((F - mu) / sd, T)
-    rw = reg.coef_.T / sd[:, None]
-    rb = reg.intercept_ - (reg.coef_ * (mu / sd)[None]).sum(1)
-    hist["box_regression"] = {"pairs": int(len(F)), "images": len(tune), "alpha": 100.0,
-                              "r2_train": float(reg.score((F - mu) / sd, T))}
-    model = head_model(fmodel, w, b, rw, rb)
+    # 4. box regression (ridge) on the flattened map: tuning-half proposals (IoU >= 0.5) + jittered LFW boxes
+    Fr = np.concatenate([_features(fmodel, tp48_)[1], _features(fmodel, rj)[1]])
+    Tr = np.concatenate([T, rt])
+    rmu, rsd = Fr.mean(0), Fr.std(0) + 1e-6
+    reg = Ridge(alpha=100.0).fit((Fr - rmu) / rsd, Tr)
+    rw = reg.coef_.T / rsd[:, None]
+    rb = reg.intercept_ - (reg.coef_ * (rmu / rsd)[None]).sum(1)
+    hist["box_regression"] = {"pairs": int(len(Fr)), "tune_pairs": int(len(T)), "lfw_pairs": int(len(rt)),
+                              "images": len(tune), "alpha": 100.0, "r2_train": float(reg.score((Fr - rmu) / rsd, Tr))}
+    model = head_model(fmodel, w, b, rw, rb, S)
     model.save(out_dir / f"{prefix}.keras")
     cfg_file = out_dir / f"{prefix}.json"
     cfg = RCNNConfig.load(cfg_file) if cfg_file.exists() else RCNNConfig()
-    cfg.tuned_on = (f"SVM (with Caltech faces and scene regions) and box regression also fitted on regions of the "
-                    f"CMU+MIT tuning half ({len(tune)} images, cmu_halves seed {seed}); the check half is untouched")
+    cfg.tuned_on = (f"CNN fine-tuning, SVM (with LFW faces and scene regions) and box regression also fitted on regions "
+                    f"of the CMU+MIT tuning half ({len(tune)} images, cmu_halves seed {seed}); warp, iterations and iomin "
+                    f"chosen by AP@0.3 on the tuning half; the check half is untouched")
     cfg.save(cfg_file)
     hist["seconds"] = time.time() - t0
     (out_dir / f"{prefix}_history.json").write_text(json.dumps(hist, indent=1))
