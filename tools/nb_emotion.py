@@ -2,13 +2,7 @@
 import nbformat as nbf
 from nbformat.v4 import new_notebook, new_markdown_cell as md, new_code_cell as code
 
-
-def _stable_ids(nb, stage):
-    """Stable cell ids, so regenerating a notebook gives a clean diff."""
-    for i, cell in enumerate(nb.cells):
-        cell.id = f"{stage}-{i:02d}"
-    return nb
-
+from nbgen import stable_ids as _stable_ids  # noqa: E402
 
 
 cells = [

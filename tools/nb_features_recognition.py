@@ -3,13 +3,7 @@
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-
-def _stable_ids(nb, stage):
-    """Stable cell ids, so regenerating a notebook gives a clean diff."""
-    for i, cell in enumerate(nb.cells):
-        cell.id = f"{stage}-{i:02d}"
-    return nb
-
+from nbgen import stable_ids as _stable_ids  # noqa: E402
 
 
 

@@ -11,6 +11,13 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 
+def stable_ids(nb, stage: str):
+    """Stable cell ids, so regenerating a notebook gives a clean diff."""
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"{stage}-{i:02d}"
+    return nb
+
+
 def write(path, cells, stage: str, requires=(), title: str = "") -> Path:
     """``cells``: list of ("md" | "code" | "params", source)."""
     nb = new_notebook()
@@ -23,8 +30,7 @@ def write(path, cells, stage: str, requires=(), title: str = "") -> Path:
             if kind == "params":
                 cell.metadata["tags"] = ["parameters"]
             nb.cells.append(cell)
-    for i, cell in enumerate(nb.cells):
-        cell.id = f"{stage}-{i:02d}"  # stable ids: regenerating a notebook gives a clean diff
+    stable_ids(nb, stage)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
     nb.metadata["facelab"] = {"stage": stage, "requires": list(requires), "title": title}
