@@ -16,7 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import BadInputError
-from ..preprocess import read_image
+from ..preprocess import read_image, resize as resize_image
 from ._common import FaceSet, locate
 
 NAME = "lfw"
@@ -29,8 +29,12 @@ def path(root=None) -> Path:
     return locate(NAME, NAME, "lfw", HOW, root)
 
 
+def _image_file(images: Path, name: str, number: int) -> Path:
+    return images / name / f"{name}_{int(number):04d}.jpg"
+
+
 def image_path(name: str, number: int, root=None) -> Path:
-    return path(root) / "lfw" / name / f"{name}_{int(number):04d}.jpg"
+    return _image_file(path(root) / "lfw", name, number)
 
 
 def people_counts(root=None) -> Counter:
@@ -48,15 +52,12 @@ def load_lfw_people(min_faces_per_person: int = 20, root=None, resize: int | Non
     """
     counts = people_counts(root)
     chosen = sorted(names) if names is not None else sorted(n for n, c in counts.items() if c >= min_faces_per_person)
-    files = [(k, f) for k, n in enumerate(chosen) for f in sorted((path(root) / "lfw" / n).glob("*.jpg"))]
+    base = path(root) / "lfw"
+    files = [(k, f) for k, n in enumerate(chosen) for f in sorted((base / n).glob("*.jpg"))]
     images = []
     for _, f in tqdm(files, desc=f"LFW (>= {min_faces_per_person} per person)", disable=not progress, leave=False):
         img = read_image(f)
-        if resize:
-            from ..preprocess import resize as _resize
-
-            img = _resize(img, resize)
-        images.append(img)
+        images.append(resize_image(img, resize) if resize else img)
     arr = np.stack(images) if images else np.zeros((0, 250, 250), np.uint8)
     return FaceSet(arr, np.array([k for k, _ in files], dtype=int), chosen, [str(f) for _, f in files])
 
@@ -98,6 +99,7 @@ def read_pairs(pairs_file, root=None, check_images: bool = True) -> list[Pair]:
     if len(lines) - 1 != expected:
         raise BadInputError(pairs_file, f"header announces {expected} pairs ({folds} fold(s) x 2 x {per_kind}) "
                                         f"but the file has {len(lines) - 1}")
+    images = path(root) / "lfw" if check_images else None
     pairs = []
     for idx, line in enumerate(lines[1:]):
         lineno = idx + 2
@@ -118,7 +120,7 @@ def read_pairs(pairs_file, root=None, check_images: bool = True) -> list[Pair]:
                                             f"where the official order expects the other kind")
         if check_images:
             for n, i in ((pair.name1, pair.number1), (pair.name2, pair.number2)):
-                p = image_path(n, i, root)
+                p = _image_file(images, n, i)
                 if not p.exists():
                     raise BadInputError(pairs_file, f"line {lineno}: names image {p}, which does not exist")
         pairs.append(pair)
@@ -127,8 +129,9 @@ def read_pairs(pairs_file, root=None, check_images: bool = True) -> list[Pair]:
 
 def pair_paths(pairs: list[Pair], root=None) -> tuple[list[Path], list[Path], np.ndarray]:
     """Image paths of both sides and the same/different labels (1/0)."""
-    a = [image_path(p.name1, p.number1, root) for p in pairs]
-    b = [image_path(p.name2, p.number2, root) for p in pairs]
+    images = path(root) / "lfw"  # located once, not once per image
+    a = [_image_file(images, p.name1, p.number1) for p in pairs]
+    b = [_image_file(images, p.name2, p.number2) for p in pairs]
     return a, b, np.array([int(p.same) for p in pairs])
 
 

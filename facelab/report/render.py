@@ -38,21 +38,19 @@ def _fmt(value) -> str:
 
 def metric_table(metrics: list[dict]) -> dict:
     """Pivot the metric records: one row per model, one column per (metric, split, data set)."""
-    columns: "OrderedDict[tuple, None]" = OrderedDict()
+    columns: "OrderedDict[tuple, bool]" = OrderedDict()  # column -> higher is better
     rows: "OrderedDict[str, dict]" = OrderedDict()
     for m in metrics:
         col = (m["metric"], m.get("split", ""), m.get("dataset", ""))
-        columns[col] = None
+        columns.setdefault(col, m.get("higher_is_better", True))
         row = rows.setdefault(m["model"], {"model": m["model"], "baseline": m.get("baseline", False), "cells": {}})
         row["cells"][col] = m["value"]
     best = {}
     for col in columns:
         vals = [(r["cells"][col], r["model"]) for r in rows.values() if isinstance(r["cells"].get(col), (int, float))
                 and not (isinstance(r["cells"].get(col), float) and math.isnan(r["cells"][col]))]
-        hib = next((m.get("higher_is_better", True) for m in metrics
-                    if (m["metric"], m.get("split", ""), m.get("dataset", "")) == col), True)
         if len(vals) > 1:
-            best[col] = (max if hib else min)(vals)[1]
+            best[col] = (max if columns[col] else min)(vals)[1]
     filled = sum(len(r["cells"]) for r in rows.values())
     if rows and filled < 0.5 * len(rows) * len(columns):
         # a sparse pivot (each model measured on its own metrics, like the data stage) reads better as a list
