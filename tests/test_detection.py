@@ -176,3 +176,20 @@ def test_shipped_weights_find_a_real_face(name, cmu):
     # a face-free photo gives few or no detections at the operating threshold
     free = next(i for i in cmu if i["name"] == "wall")
     assert len(det.detect(read_image(free["path"], "grey"))) <= 2
+
+
+def test_packed_pyramid_scores_equal_per_level_scores(cmu):
+    """The first stage runs once over all pyramid levels packed into one canvas: every level's map must be the
+    map the network gives on that level alone (the speed trick must not change a single score)."""
+    from facelab.detection.base import as_grey
+    from facelab.detection.cnn import _predict, _stage1_maps
+    from facelab.preprocess import read_image
+
+    det = get_detector("cnn")
+    it = _single_face_item(cmu)
+    levels = [lv for _, _, lv in det.pyramid(as_grey(read_image(it["path"], "grey")))]
+    assert len(levels) > 3
+    for lv, packed in zip(levels, _stage1_maps(det.stage1, levels)):
+        alone = _predict(det.stage1, lv[None])[0, :, :, 0]
+        assert packed.shape == alone.shape
+        np.testing.assert_allclose(packed, alone, atol=1e-4)

@@ -325,10 +325,12 @@ beside every total.
 are face-like textures (a few eye–nose–mouth-shaped dark blobs). A frontal 36×36 greyscale window cannot see
 context, which is where modern detectors (SSD/RetinaFace-style, trained on WIDER FACE) gain.
 
-**Speed.** The CNN detector shares one convolutional pass per pyramid level between all windows, and its tiny
-first stage rejects most of them before the larger network looks. The shipped settings pass on only the local
-maxima (3x3) of the first stage's score map (`stage1_peaks`), chosen on the tuning half as the most accurate setting
-tried within half of Haar alt2's time; passing every window above the 99.5 %-recall threshold instead
+**Speed.** The CNN detector shares one convolutional pass between all windows: the pyramid levels are packed
+into one canvas, so the tiny first stage scores the whole pyramid in a single call, and only the local maxima (3x3)
+of its score map above a threshold are cut out and scored, in one batch, by the larger network. The shipped
+settings (`stage1_peaks`, `stage1_threshold=-3`, each level resized from the previous one) were chosen on the
+tuning half as the most accurate setting tried within 0.4x Haar alt2's time there (a margin under the 0.5x target,
+since timings on a shared machine vary); passing every window above the 99.5 %-recall threshold instead
 (`stage1_peaks=False, stage1_threshold=-2.885`) gained about 0.008 AP@0.3 on the tuning half for about 1.5x the
 time. The speed table compares every detector measured in the same run (detectors take turns image by image, so a
 busy shared machine slows them alike, but the seconds themselves vary from run to run). The R-CNN
