@@ -100,6 +100,10 @@ def _cmd_report(args) -> int:
         from .report import update_readme
 
         written["readme"] = str(update_readme(args.update_readme))
+    if args.update_cards:
+        from .report import update_cards
+
+        written["cards"] = ", ".join(str(c) for c in update_cards()) or "(no card had results to update)"
     print_json(written) if args.json else print("wrote " + ", ".join(written.values()))
     return 0
 
@@ -148,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="render reports/index.html from reports/results/*.json")
     p.add_argument("--update-readme", metavar="README", nargs="?", const="README.md",
                    help="also rewrite the results table between the <!-- results:start/end --> markers of README.md")
+    p.add_argument("--update-cards", action="store_true",
+                   help="also rewrite the benchmark table of each model card in facelab/weights/ that has "
+                        "<!-- results:stage=NAME --> ... <!-- results:end --> markers, from NAME's results file")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_report)
 

@@ -35,3 +35,22 @@ def test_render_from_written_results(tmp_path):
 def test_render_without_results(tmp_path):
     html = render_report(results=tmp_path / "none", out=tmp_path / "index.html").read_text()
     assert "No results yet" in html and "facelab bench" in html
+
+
+def test_update_cards_rewrites_only_marked_cards_from_their_stage(tmp_path):
+    from facelab.report import update_cards
+
+    w = ResultsWriter("detection", "Detection", profile="full", out_dir=tmp_path / "results")
+    w.add("cnn", "AP@0.3", 0.951, "A+B", "cmu").write()
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    marked = cards / "det.md"
+    marked.write_text("# card\n<!-- results:stage=detection -->\nold 0.123\n<!-- results:end -->\n## Retrain\n")
+    other = cards / "expr.md"
+    other.write_text("# expr\n<!-- results:stage=expression -->\nkept\n<!-- results:end -->\n")
+    plain = cards / "plain.md"
+    plain.write_text("# no markers\n")
+    assert update_cards(cards, tmp_path / "results") == [marked]
+    text = marked.read_text()
+    assert "0.123" not in text and "| detection | cnn | AP@0.3 | 0.951 |" in text and text.endswith("## Retrain\n")
+    assert "kept" in other.read_text() and plain.read_text() == "# no markers\n"
