@@ -166,3 +166,21 @@ def test_embed_falls_back_to_haar_without_the_detection_stage(monkeypatch):
     name, detect = _detector(None)
     assert name == "opencv-haar"
     assert len(detect(read_image(lfw.image_path("Gerhard_Schroeder", 1), "bgr"))) >= 1
+
+
+def test_jittered_gallery_fits_on_copies_and_predicts_known_labels(orl10):
+    from facelab.recognition.gallery import JitteredGallery, jitter_images
+
+    tr, te = orl10
+    images, source = jitter_images(tr.images[:3], copies=4, seed=0)
+    assert len(images) == 15 and list(source) == [0] * 5 + [1] * 5 + [2] * 5
+    assert np.array_equal(images[0], tr.images[0]) and not np.array_equal(images[1], tr.images[0])
+    again, _ = jitter_images(tr.images[:3], copies=4, seed=0)
+    assert all(np.array_equal(a, b) for a, b in zip(images, again))  # seeded
+    clf = JitteredGallery(svm_identifier(PCAFeatures(n_components=20, crop="tight"), cv=2), copies=2)
+    with pytest.raises(NotFittedError):
+        clf.predict(te.images[:2])
+    assert clone(clf).get_params().keys() == clf.get_params().keys()
+    assert clf.fit(tr.images, tr.labels + 100) is clf
+    assert len(clf.estimator_.named_steps["features"].transform(tr.images[:1])) == 1
+    assert set(clf.predict(te.images)) <= set(range(100, 110)) and clf.score(te.images, te.labels + 100) >= 0.7

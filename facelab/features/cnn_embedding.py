@@ -191,8 +191,10 @@ class CNNEmbedding(FaceFeatures):
     """
 
     def __init__(self, weights="shipped", crop="lfw", embed_dim=128, width=16, loss="softmax", scale=24.0,
-                 margin=0.25, epochs=20, batch_size=64, learning_rate=2e-3, augment=True, seed=42, verbose=0):
+                 margin=0.25, epochs=20, batch_size=64, learning_rate=2e-3, augment=True, seed=42, verbose=0,
+                 mirror=False):
         self.weights = weights
+        self.mirror = mirror
         self.crop = crop
         self.embed_dim = embed_dim
         self.width = width
@@ -223,7 +225,12 @@ class CNNEmbedding(FaceFeatures):
         return self
 
     def _features(self, crops):
-        return embed(self.model_, crops)
+        if not self.mirror:
+            return embed(self.model_, crops)
+        # mirror=True: the embedding of the face and of its mirror image, summed and re-normalised (a face's
+        # identity does not change with left-right flipping; averaging removes some pose noise)
+        both = embed(self.model_, crops) + embed(self.model_, np.ascontiguousarray(np.asarray(crops)[:, :, ::-1]))
+        return both / np.maximum(np.linalg.norm(both, axis=1, keepdims=True), 1e-12)
 
     def save(self, path) -> Path:
         from sklearn.utils.validation import check_is_fitted
