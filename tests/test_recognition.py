@@ -156,16 +156,17 @@ def test_cli_bad_input_names_the_file(tmp_path, capsys):
     assert str(bad_pairs) in capsys.readouterr().err
 
 
-def test_embed_falls_back_to_haar_without_the_detection_stage(monkeypatch):
-    import sys
-
+def test_embed_and_expression_use_the_detection_registry():
+    from facelab.detection import DEFAULT, box_finder
     from facelab.preprocess import read_image
-    from facelab.recognition.commands import _detector
 
-    monkeypatch.setitem(sys.modules, "facelab.detection", None)  # as if stage 1 were not installed
-    name, detect = _detector(None)
-    assert name == "opencv-haar"
-    assert len(detect(read_image(lfw.image_path("Gerhard_Schroeder", 1), "bgr"))) >= 1
+    name, detect = box_finder(None)
+    assert name == DEFAULT
+    boxes = detect(read_image(lfw.image_path("Gerhard_Schroeder", 1), "bgr"))
+    assert len(boxes) >= 1 and all(len(b) == 4 for b in boxes)
+    assert box_finder("haar")[0] == "haar"
+    with pytest.raises(Exception, match="nope"):
+        box_finder("nope")
 
 
 def test_jittered_gallery_fits_on_copies_and_predicts_known_labels(orl10):

@@ -16,34 +16,12 @@ FACE_MARGIN = 0.15  # FER2013 crops include a little forehead and chin beyond a 
 
 
 # ---------------------------------------------------------------- faces from files
-def _detector(name: str):
-    """facelab.detection's registry if that stage is installed, else OpenCV's Haar cascade."""
-    try:
-        from ..detection.registry import get_detector
-    except ImportError:
-        get_detector = None
-    if get_detector is not None:
-        det = get_detector(name)
-        return lambda bgr: [tuple(float(v) for v in d.box) for d in det.detect(bgr)]
-    if name != "haar":
-        raise FacelabError(f"detector {name!r} needs the facelab.detection stage; only 'haar' is available")
-    import cv2
-
-    cascade = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"))
-
-    def detect(bgr):
-        grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else bgr
-        boxes = cascade.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24))
-        return [tuple(float(v) for v in b) for b in boxes]
-
-    return detect
-
-
 def faces_from_paths(paths, crop: bool, detector: str = "haar"):
     """Per input: {"image", "faces": [(box, 48x48 grey uint8)]} or {"image", "error"} for a bad file."""
+    from ..detection import box_finder
     from ..preprocess import center_crop, crop_face, list_images, read_image, to_mode
 
-    detect = None if crop else _detector(detector)
+    detect = None if crop else box_finder(detector)[1]
     items = []
     for raw in paths:
         p = Path(raw)

@@ -6,6 +6,6 @@ One interface (:class:`Detector`: ``detect(image) -> list[Detection]``), one reg
 """
 from .base import Detection, Detector
 from .nms import iou, iou_matrix, nms
-from .registry import DEFAULT, REGISTRY, available, get_detector
+from .registry import DEFAULT, REGISTRY, available, box_finder, get_detector
 
-__all__ = ["DEFAULT", "Detection", "Detector", "REGISTRY", "available", "get_detector", "iou", "iou_matrix", "nms"]
+__all__ = ["DEFAULT", "Detection", "Detector", "REGISTRY", "available", "box_finder", "get_detector", "iou", "iou_matrix", "nms"]

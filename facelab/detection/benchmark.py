@@ -1,7 +1,6 @@
 """Run several registry detectors over one box-annotated image set and collect comparable numbers."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 

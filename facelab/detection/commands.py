@@ -1,7 +1,6 @@
 """`facelab detect`, `facelab eval detection`, `facelab train detection`."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -64,7 +63,7 @@ def _annotate(img, faces, out_dir: Path, src: Path) -> Path:
 
 
 def cmd_detect(args) -> int:
-    from ..preprocess import IMAGE_SUFFIXES, list_images, read_image
+    from ..preprocess import list_images, read_image
     from .registry import get_detector
 
     files = []

@@ -18,7 +18,6 @@ Every region goes through the CNN separately, which is why R-CNN is slow and why
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 

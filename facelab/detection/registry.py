@@ -78,3 +78,10 @@ def get_detector(name: str = DEFAULT, **kw) -> Detector:
     det = REGISTRY[name][0](**kw)
     det.name = name
     return det
+
+
+def box_finder(name: str | None = None):
+    """(registry name, ``image -> [(x, y, w, h), ...]``) for the stages that crop faces before their own model
+    (``facelab embed``, ``facelab expression`` / ``emotion``): one place decides which detector they use."""
+    det = get_detector(name or DEFAULT)
+    return (name or DEFAULT), (lambda image: [tuple(float(v) for v in d.box) for d in det.detect(image)])

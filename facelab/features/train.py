@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import SEED, data_home
+from ..config import SEED
 from .crop import LFW, load_crops
 
 PROFILES = {
@@ -102,8 +102,6 @@ def train_features(model: str = "cnn", profile: str = "quick", out_dir: Path | N
                    epochs: int | None = None, budget_s: float | None = 35 * 60, seed: int = SEED, root=None,
                    log=print) -> dict:
     """Train and save ``features_<model>.keras`` (+ identities list + card). Returns a summary dict."""
-    import keras
-
     from ..config import set_seeds
     from .cnn_embedding import WEIGHTS_DIR, embed, train_embedding
 

@@ -32,31 +32,6 @@ def load_fitted_extractor(name: str, crop: str = "lfw", weights: str | None = No
     raise FacelabError(f"unknown model {name!r}; known: {', '.join(VERIFY_MODELS)}")
 
 
-def _detector(name: str | None):
-    """facelab.detection's detector when that stage is installed, else OpenCV's Haar cascade."""
-    try:
-        from ..detection import DEFAULT, get_detector
-    except ImportError:  # the detection stage is not installed: OpenCV's Haar cascade below
-        get_detector = None
-    if get_detector is not None:
-        try:
-            det = get_detector(name or DEFAULT)
-            return (name or DEFAULT), (lambda img: [tuple(float(v) for v in d.box) for d in det.detect(img)])
-        except Exception as exc:  # noqa: BLE001 - e.g. the default detector's weights are missing
-            if name is not None:
-                raise FacelabError(f"detector {name!r} unavailable: {exc}") from exc
-    import cv2
-
-    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
-
-    def haar(img):
-        grey = img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-        found = cascade.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24))
-        return [tuple(float(v) for v in b) for b in (found if len(found) else [])]
-
-    return "opencv-haar", haar
-
-
 def faces_for_embedding(paths, crop: bool, crop_policy: str = "lfw", detector: str | None = None):
     """(crops uint8 (N, 64, 64), records [{path, face, box}]) for `facelab embed`."""
     from ..features.crop import policy_for
@@ -73,7 +48,9 @@ def faces_for_embedding(paths, crop: bool, crop_policy: str = "lfw", detector: s
             crops.append(policy.apply(img))
             records.append({"path": str(f), "face": 0, "box": list(policy.box(*img.shape[:2]))})
         return np.stack(crops), records, "none (--crop)"
-    det_name, detect = _detector(detector)
+    from ..detection import box_finder
+
+    det_name, detect = box_finder(detector)
     for f in files:
         img = read_image(f, "bgr")
         grey = read_image(f)
