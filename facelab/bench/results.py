@@ -109,6 +109,7 @@ class ResultsWriter:
         fd, tmp = tempfile.mkstemp(suffix=".json", dir=self.out_dir)
         with os.fdopen(fd, "w") as f:
             json.dump(self.to_dict(), f, indent=2, allow_nan=True)
+        os.chmod(tmp, 0o644)  # mkstemp makes the file private; results are meant to be shared like the report
         os.replace(tmp, target)
         return target
 

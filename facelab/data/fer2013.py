@@ -129,6 +129,7 @@ def prepare_cache(csv_path, out: str | Path | None = None, root=None) -> Path:
     os.close(fd)
     try:
         np.savez_compressed(tmp, **arrays)
+        os.chmod(tmp, 0o644)  # mkstemp makes the file private; a data cache is shared like the data
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):
