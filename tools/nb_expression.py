@@ -109,7 +109,7 @@ demo_s = time.perf_counter() - t0
 print(f"demo: {len(sub)} faces x {demo_epochs} epoch(s) in {demo_s:.0f} s, PublicTest accuracy {max(demo_hist['val_accuracy']):.3f}")
 shipped_hist = json.loads((ex.WEIGHTS_DIR / "affect_expression_cnn.history.json").read_text())
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
-ship_min = (shipped_hist["train_seconds"] + shipped_hist.get("stage1", {}).get("train_seconds", 0)) / 60
+ship_min = shipped_hist.get("total_train_seconds", shipped_hist["train_seconds"]) / 60  # all runs of the chain
 viz.plot_history(shipped_hist, axes[0], f"shipped CNN: {shipped_hist['train_images']} faces, {len(shipped_hist['val_accuracy'])} epochs, {ship_min:.0f} min")
 viz.plot_history(demo_hist, axes[1], f"demo: {len(sub)} faces, {demo_epochs} epoch(s)")
 rw.figure(fig, "training_curves", "Training curves: the shipped CNN's run (left; train accuracy is on augmented faces) and this notebook's demo (right)")

