@@ -29,7 +29,7 @@ def test_render_from_written_results(tmp_path):
     assert "0.951" in html and "(baseline)" in html and "weights cannot be downloaded here" in html
     assert "Sequences are simulated." in html and "data:image/png;base64," in html
     md = results_markdown(tmp_path)
-    assert "| detection | cnn | AP@0.3 | 0.951 |" in md and "haar (baseline)" in md
+    assert "| cnn | **0.951** |" in md and "| haar (baseline) | 0.851 |" in md and "_cmu, A+B_" in md
 
 
 def test_render_without_results(tmp_path):
@@ -52,5 +52,5 @@ def test_update_cards_rewrites_only_marked_cards_from_their_stage(tmp_path):
     plain.write_text("# no markers\n")
     assert update_cards(cards, tmp_path / "results") == [marked]
     text = marked.read_text()
-    assert "0.123" not in text and "| detection | cnn | AP@0.3 | 0.951 |" in text and text.endswith("## Retrain\n")
+    assert "0.123" not in text and "| cnn | 0.951 |" in text and text.endswith("## Retrain\n")
     assert "kept" in other.read_text() and plain.read_text() == "# no markers\n"

@@ -33,7 +33,7 @@ def _fmt(value) -> str:
             return "n/a"
         if abs(value) >= 1000:
             return f"{value:,.0f}"
-        return f"{value:.4g}" if abs(value) >= 1 else f"{value:.3f}"
+        return f"{value:.4g}" if abs(value) > 1 else f"{value:.3f}"
     return str(value)
 
 
@@ -50,8 +50,9 @@ def metric_table(metrics: list[dict]) -> dict:
     for col in columns:
         vals = [(r["cells"][col], r["model"]) for r in rows.values() if isinstance(r["cells"].get(col), (int, float))
                 and not (isinstance(r["cells"].get(col), float) and math.isnan(r["cells"][col]))]
-        if len(vals) > 1:
-            best[col] = (max if columns[col] else min)(vals)[1]
+        if len(vals) > 1:  # every model that reaches the best value (ties included)
+            top = (max if columns[col] else min)(v for v, _ in vals)
+            best[col] = {name for v, name in vals if v == top}
     filled = sum(len(r["cells"]) for r in rows.values())
     if rows and filled < 0.5 * len(rows) * len(columns):
         # a sparse pivot (each model measured on its own metrics, like the data stage) reads better as a list
@@ -60,7 +61,7 @@ def metric_table(metrics: list[dict]) -> dict:
                          for m in metrics], "columns": [], "rows": []}
     return {"long": None, "columns": [{"metric": c[0], "split": c[1], "dataset": c[2]} for c in columns],
             "rows": [{"model": r["model"], "baseline": r["baseline"],
-                      "cells": [{"text": _fmt(r["cells"].get(c)), "best": best.get(c) == r["model"]} for c in columns]}
+                      "cells": [{"text": _fmt(r["cells"].get(c)), "best": r["model"] in best.get(c, ())} for c in columns]}
                      for r in rows.values()]}
 
 
@@ -137,18 +138,35 @@ def render_report(results: str | Path | None = None, out: str | Path | None = No
 
 def results_markdown(results: str | Path | None = None, skip: tuple[str, ...] = (),
                      only: tuple[str, ...] | None = None) -> str:
-    """A compact Markdown table of every metric (for the README and the model cards), generated from the results
-    files; ``only`` keeps just those stages."""
+    """Markdown tables of every metric (for the README and the model cards), generated from the results files:
+    per stage, one table per (data set, split), a row per model and a column per metric, the best value in bold;
+    ``only`` keeps just those stages."""
     results = Path(results) if results else reports_dir() / "results"
-    lines = ["| stage | model | metric | value | split | data set | profile |", "|---|---|---|---|---|---|---|"]
+    out = []
     for s in load_results(results).values():
         if s["stage"] in skip or (only is not None and s["stage"] not in only):
             continue
+        groups: "OrderedDict[tuple, list]" = OrderedDict()
         for m in s.get("metrics", []):
-            model = m["model"] + (" (baseline)" if m.get("baseline") else "")
-            lines.append(f"| {s['stage']} | {model} | {m['metric']} | {_fmt(m['value'])} | {m.get('split', '')} | "
-                         f"{m.get('dataset', '')} | {s.get('profile', '')} |")
-    return "\n".join(lines)
+            groups.setdefault((m.get("dataset", ""), m.get("split", "")), []).append(m)
+        if not groups:
+            continue
+        out.append(f"**{s['stage']}** ({s.get('profile', '?')} profile, {s.get('created', '?')})")
+        for (dataset, split), ms in groups.items():
+            t = metric_table(ms)
+            out.append(f"\n_{dataset}, {split}_\n")
+            if t["long"] is not None:
+                out += ["| model | metric | value |", "|---|---|---|"]
+                out += [f"| {r['model']}{' (baseline)' if r['baseline'] else ''} | {r['metric']} | {r['value']} |"
+                        for r in t["long"]]
+                continue
+            out.append("| model | " + " | ".join(c["metric"] for c in t["columns"]) + " |")
+            out.append("|---" * (len(t["columns"]) + 1) + "|")
+            for r in t["rows"]:
+                cells = [f"**{c['text']}**" if c["best"] else c["text"] for c in r["cells"]]
+                out.append(f"| {r['model']}{' (baseline)' if r['baseline'] else ''} | " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
 
 
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
