@@ -143,7 +143,8 @@ def results_markdown(results: str | Path | None = None, skip: tuple[str, ...] = 
     ``only`` keeps just those stages."""
     results = Path(results) if results else reports_dir() / "results"
     out = []
-    for s in load_results(results).values():
+    order = {name: k for k, name in enumerate(STAGE_ORDER)}
+    for s in sorted(load_results(results).values(), key=lambda r: (order.get(r["stage"], len(order)), r["stage"])):
         if s["stage"] in skip or (only is not None and s["stage"] not in only):
             continue
         groups: "OrderedDict[tuple, list]" = OrderedDict()
