@@ -1,7 +1,8 @@
 """Generator of notebooks/02_detection.ipynb (run from the repository root: python tools/nb_detection.py)."""
 import nbformat as nbf
 
-nb = nbf.v4.new_notebook()
+from nbgen import save  # noqa: E402
+
 C = []
 md = lambda s: C.append(nbf.v4.new_markdown_cell(s.strip()))
 code = lambda s, **kw: C.append(nbf.v4.new_code_cell(s.strip(), **kw))
@@ -345,21 +346,6 @@ code("""
 out = rw.write()
 print("results written to", out)
 """)
-nb.cells = C
-nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-               "language_info": {"name": "python"},
-               "facelab": {"stage": "detection", "requires": ["cmu_mit_frontal_faces", "caltech_web_faces_crops", "non_face_scenes"]}}
-nbf.write(nb, "notebooks/02_detection.ipynb")
+save(C, "notebooks/02_detection.ipynb", "detection",
+     ["cmu_mit_frontal_faces", "caltech_web_faces_crops", "non_face_scenes"], "Detection")
 print("ok")
-
-# keep the cell ids of the committed notebook (stable diffs)
-import subprocess
-try:
-    old = nbf.reads(subprocess.run(["git", "show", "HEAD:notebooks/02_detection.ipynb"], capture_output=True, text=True,
-                                   check=True).stdout, as_version=4)
-    if len(old.cells) == len(nb.cells):
-        for a, b in zip(nb.cells, old.cells):
-            a["id"] = b["id"]
-        nbf.write(nb, "notebooks/02_detection.ipynb")
-except (subprocess.CalledProcessError, FileNotFoundError):
-    pass

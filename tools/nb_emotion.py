@@ -1,8 +1,7 @@
 # Source of the notebook(s) it writes; run from the repository root: .venv/bin/python tools/nb_emotion.py
-import nbformat as nbf
-from nbformat.v4 import new_notebook, new_markdown_cell as md, new_code_cell as code
+from nbformat.v4 import new_markdown_cell as md, new_code_cell as code
 
-from nbgen import stable_ids as _stable_ids  # noqa: E402
+from nbgen import save  # noqa: E402
 
 
 cells = [
@@ -173,8 +172,4 @@ code("""print(json.dumps(rows, indent=1))
 print(f"notebook ran {time.perf_counter() - T0:.0f} s")
 rw.write()"""),
 ]
-nb = new_notebook(cells=cells)
-nb.metadata = {"facelab": {"stage": "emotion", "title": "Emotion (affect)", "requires": ["fer2013"]},
-               "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-               "language_info": {"name": "python"}}
-nbf.write(_stable_ids(nb, "emotion"), "notebooks/06_emotion.ipynb")
+save(cells, "notebooks/06_emotion.ipynb", "emotion", ["fer2013"], "Emotion (affect)")

@@ -1,8 +1,7 @@
 # Source of the notebook(s) it writes; run from the repository root: .venv/bin/python tools/nb_expression.py
-import nbformat as nbf
-from nbformat.v4 import new_notebook, new_markdown_cell as md, new_code_cell as code
+from nbformat.v4 import new_markdown_cell as md, new_code_cell as code
 
-from nbgen import stable_ids as _stable_ids  # noqa: E402
+from nbgen import save  # noqa: E402
 
 
 cells = [
@@ -239,8 +238,4 @@ print(f"LSTM {lstm_acc:.4f} vs per-frame average {avg_acc:.4f} on simulated sequ
 print(f"notebook ran {time.perf_counter() - T0:.0f} s")
 rw.write()"""),
 ]
-nb = new_notebook(cells=cells)
-nb.metadata = {"facelab": {"stage": "expression", "title": "Facial expression", "requires": ["fer2013"]},
-               "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-               "language_info": {"name": "python"}}
-nbf.write(_stable_ids(nb, "expression"), "notebooks/05_expression.ipynb")
+save(cells, "notebooks/05_expression.ipynb", "expression", ["fer2013"], "Facial expression")

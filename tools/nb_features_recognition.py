@@ -1,17 +1,9 @@
 # Source of the notebook(s) it writes; run from the repository root: .venv/bin/python tools/nb_features_recognition.py
 """Writes notebooks/03_features.ipynb and 04_recognition.ipynb (kept out of the package)."""
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
-from nbgen import stable_ids as _stable_ids  # noqa: E402
+from nbgen import save  # noqa: E402
 
-
-
-def nb(cells, stage, requires):
-    n = new_notebook(cells=cells)
-    n.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-                  "language_info": {"name": "python"}, "facelab": {"stage": stage, "requires": requires}}
-    return n
 
 
 def md(s):
@@ -318,8 +310,8 @@ set_seeds(seed)
 quick = profile == "quick"
 cnn_epochs = 1 if quick else 40
 # quick: a smaller set of methods (the workflow, not the published numbers)
-quick_methods = ["cnn-embedding+svm", "cnn-embedding+svm (jittered gallery)", "cnn-classifier (fine-tuned)", "pca+svm", "eigenfaces+svm (sklearn recipe)",
-                 "opencv-lbph", "opencv-eigen"]
+quick_methods = ["cnn-embedding+svm", "cnn-embedding+svm (jittered gallery)", "cnn-classifier (fine-tuned)",
+                 "pca+svm", "eigenfaces+svm (sklearn recipe)", "opencv-lbph", "opencv-eigen"]
 lfw_train_cap, lfw_test_cap = (240, 120) if quick else (None, None)   # faces per split in quick
 pairs_train, pairs_test = (200, 200) if quick else (None, None)       # View 1 pairs per list in quick
 res = ResultsWriter("recognition", "Identification and verification", profile=profile, out_dir=results_dir)
@@ -527,6 +519,6 @@ res.write()
 """),
 ]
 
-nbformat.write(_stable_ids(nb(features, "features", ["lfw", "orl_att_faces"]), "features"), "notebooks/03_features.ipynb")
-nbformat.write(_stable_ids(nb(recognition, "recognition", ["lfw", "orl_att_faces"]), "recognition"), "notebooks/04_recognition.ipynb")
+save(features, "notebooks/03_features.ipynb", "features", ["lfw", "orl_att_faces"], "Features")
+save(recognition, "notebooks/04_recognition.ipynb", "recognition", ["lfw", "orl_att_faces"], "Identification and verification")
 print("written")

@@ -18,18 +18,10 @@ def stable_ids(nb, stage: str):
     return nb
 
 
-def write(path, cells, stage: str, requires=(), title: str = "") -> Path:
-    """``cells``: list of ("md" | "code" | "params", source)."""
-    nb = new_notebook()
-    for kind, src in cells:
-        src = src.strip("\n")
-        if kind == "md":
-            nb.cells.append(new_markdown_cell(src))
-        else:
-            cell = new_code_cell(src)
-            if kind == "params":
-                cell.metadata["tags"] = ["parameters"]
-            nb.cells.append(cell)
+def save(cells, path, stage: str, requires=(), title: str = "") -> Path:
+    """Write nbformat cells as a notebook: stable cell ids, kernel and facelab metadata, validated.
+    Every ``tools/nb_*.py`` source ends here, so all notebooks carry the same metadata."""
+    nb = new_notebook(cells=list(cells))
     stable_ids(nb, stage)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
@@ -38,3 +30,18 @@ def write(path, cells, stage: str, requires=(), title: str = "") -> Path:
     nbformat.validate(nb)
     nbformat.write(nb, path)
     return path
+
+
+def write(path, cells, stage: str, requires=(), title: str = "") -> Path:
+    """``cells``: list of ("md" | "code" | "params", source)."""
+    built = []
+    for kind, src in cells:
+        src = src.strip("\n")
+        if kind == "md":
+            built.append(new_markdown_cell(src))
+        else:
+            cell = new_code_cell(src)
+            if kind == "params":
+                cell.metadata["tags"] = ["parameters"]
+            built.append(cell)
+    return save(built, path, stage, requires, title)
