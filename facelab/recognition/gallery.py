@@ -7,6 +7,8 @@ not on the images a feature Pipeline receives.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
@@ -22,7 +24,7 @@ def jitter_images(images, copies: int, max_shift: float = 0.05, max_angle: float
     rng = np.random.default_rng(seed)
     out, source = [], []
     for i, im in enumerate(images):
-        im = to_mode(read_image(im) if isinstance(im, str) else np.asarray(im), "grey")
+        im = to_mode(read_image(im) if isinstance(im, (str, Path)) else np.asarray(im), "grey")
         h, w = im.shape[:2]
         out.append(im)
         source.append(i)
