@@ -137,3 +137,14 @@ def test_training_files_respect_view1_and_protocol_tests():
 
     listed = [ln.split("\t")[0] for ln in (WEIGHTS_DIR / "features_cnn_identities.txt").read_text().splitlines()]
     assert not set(listed) & banned and len(listed) > 500
+
+
+def test_erasing_augmentation_blanks_part_of_a_face_only_when_asked():
+    from facelab.features.cnn_embedding import augmentation
+
+    faces = np.full((16, 64, 64, 1), 128.0, np.float32)
+    plain = np.asarray(augmentation(seed=1)(faces, training=True))
+    erased = np.asarray(augmentation(seed=1, erasing=1.0)(faces, training=True))
+    assert "random_erasing" not in [la.name for la in augmentation(seed=1).layers]
+    changed = np.mean(np.abs(erased - plain) > 1e-3, axis=(1, 2, 3))
+    assert changed.max() > 0.005 and changed.max() < 0.9  # a patch, not the whole face

@@ -107,10 +107,12 @@ def build_embedding_net(size: int = 64, embed_dim: int = 128, width: int = 16, d
     return keras.Model(inp, out, name="facelab_cnn_embedding")
 
 
-def augmentation(seed: int = 42):
-    """Training-time jitter for 64x64 crops: mirror, small rotation, zoom and shift, contrast."""
+def augmentation(seed: int = 42, erasing: float = 0.0):
+    """Training-time jitter for 64x64 crops: mirror, small rotation, zoom and shift, contrast; with ``erasing`` > 0
+    also a random rectangle blanked in up to that fraction of the faces (occlusion: glasses, hands, hair)."""
     keras = _keras()
     L = keras.layers
+    extra = [L.RandomErasing(erasing, value_range=(0, 255), seed=seed + 6)] if erasing else []
     return keras.Sequential([
         L.RandomFlip("horizontal", seed=seed),
         L.RandomRotation(0.03, fill_mode="reflect", seed=seed + 1),
@@ -118,17 +120,18 @@ def augmentation(seed: int = 42):
         L.RandomTranslation(0.06, 0.06, fill_mode="reflect", seed=seed + 3),
         L.RandomContrast(0.3, value_range=(0, 255), seed=seed + 4),
         L.RandomBrightness(0.15, value_range=(0, 255), seed=seed + 5),
+        *extra,
     ], name="augment")
 
 
 def build_training_model(backbone, n_classes: int, loss: str = "softmax", scale: float = 24.0, margin: float = 0.25,
-                         augment: bool = True, seed: int = 42):
+                         augment: bool = True, seed: int = 42, erasing: float = 0.0):
     """Backbone + identity head; inputs ``{"face", "label"}``, output logits for sparse cross-entropy."""
     keras = _keras()
     _register()
     face = keras.Input(backbone.input_shape[1:], name="face")
     label = keras.Input((1,), name="label", dtype="int32")
-    x = augmentation(seed)(face) if augment else face
+    x = augmentation(seed, erasing)(face) if augment else face
     pre = keras.Model(backbone.input, backbone.get_layer("pre_embedding").output)(x)
     if loss == "softmax":
         logits = keras.layers.Dense(n_classes, name="softmax_head")(pre)
@@ -243,7 +246,7 @@ class CNNEmbedding(FaceFeatures):
 
 def train_embedding(crops: np.ndarray, labels: np.ndarray, embed_dim=128, width=16, loss="softmax", scale=24.0,
                     margin=0.25, epochs=20, batch_size=64, learning_rate=2e-3, augment=True, seed=42, verbose=0,
-                    callbacks=(), weight_decay=5e-4, label_smoothing=0.1, callback_factory=None):
+                    callbacks=(), weight_decay=5e-4, label_smoothing=0.1, callback_factory=None, erasing=0.0):
     """Train a new embedding network on (crops, identity labels); returns (embedding model, history dict)."""
     keras = _keras()
     from ..config import set_seeds
@@ -252,7 +255,7 @@ def train_embedding(crops: np.ndarray, labels: np.ndarray, embed_dim=128, width=
     labels = np.unique(labels, return_inverse=True)[1].astype("int32")
     n_classes = int(labels.max()) + 1
     backbone = build_embedding_net(crops.shape[1], embed_dim, width)
-    model = build_training_model(backbone, n_classes, loss, scale, margin, augment, seed)
+    model = build_training_model(backbone, n_classes, loss, scale, margin, augment, seed, erasing)
     steps = max(1, math.ceil(len(crops) / batch_size)) * max(1, epochs)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps, alpha=0.02)
     model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay),
