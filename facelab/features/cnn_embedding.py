@@ -246,7 +246,8 @@ class CNNEmbedding(FaceFeatures):
 
 def train_embedding(crops: np.ndarray, labels: np.ndarray, embed_dim=128, width=16, loss="softmax", scale=24.0,
                     margin=0.25, epochs=20, batch_size=64, learning_rate=2e-3, augment=True, seed=42, verbose=0,
-                    callbacks=(), weight_decay=5e-4, label_smoothing=0.1, callback_factory=None, erasing=0.0):
+                    callbacks=(), weight_decay=5e-4, label_smoothing=0.1, callback_factory=None, erasing=0.0,
+                    dropout=0.2):
     """Train a new embedding network on (crops, identity labels); returns (embedding model, history dict)."""
     keras = _keras()
     from ..config import set_seeds
@@ -254,7 +255,7 @@ def train_embedding(crops: np.ndarray, labels: np.ndarray, embed_dim=128, width=
     set_seeds(seed)
     labels = np.unique(labels, return_inverse=True)[1].astype("int32")
     n_classes = int(labels.max()) + 1
-    backbone = build_embedding_net(crops.shape[1], embed_dim, width)
+    backbone = build_embedding_net(crops.shape[1], embed_dim, width, dropout)
     model = build_training_model(backbone, n_classes, loss, scale, margin, augment, seed, erasing)
     steps = max(1, math.ceil(len(crops) / batch_size)) * max(1, epochs)
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps, alpha=0.02)

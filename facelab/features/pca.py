@@ -5,11 +5,13 @@ The baseline feature: linear, learned without labels, computed in milliseconds.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from .base import FaceFeatures
 
-SHIPPED = __import__("pathlib").Path(__file__).resolve().parents[1] / "weights" / "features_pca.npz"
+SHIPPED = Path(__file__).resolve().parents[1] / "weights" / "features_pca.npz"
 
 
 class PCAFeatures(FaceFeatures):
@@ -40,7 +42,7 @@ class PCAFeatures(FaceFeatures):
     def _features(self, crops):
         return self.pca_.transform(crops.reshape(len(crops), -1).astype(np.float32) / 255.0).astype(np.float32)
 
-    def save(self, path) -> "Path":
+    def save(self, path) -> Path:
         """Store the fitted PCA as a small ``.npz`` (arrays only, no pickle)."""
         from pathlib import Path
 

@@ -100,7 +100,8 @@ def _view1_crops(name: str, root=None, n: int | None = None):
 
 def train_features(model: str = "cnn", profile: str = "quick", out_dir: Path | None = None, loss: str = "cosface",
                    epochs: int | None = None, budget_s: float | None = 35 * 60, seed: int = SEED, root=None,
-                   log=print, width: int | None = None, erasing: float | None = None) -> dict:
+                   log=print, width: int | None = None, erasing: float | None = None,
+                   dropout: float | None = None) -> dict:
     """Train and save ``features_<model>.keras`` (+ identities list + card). Returns a summary dict."""
     from ..config import set_seeds
     from .cnn_embedding import WEIGHTS_DIR, embed, train_embedding
@@ -120,9 +121,10 @@ def train_features(model: str = "cnn", profile: str = "quick", out_dir: Path | N
         n_epochs = epochs or cfg["epochs"]
         width = width or cfg.get("width", 16)
         erasing = cfg.get("erasing", 0.0) if erasing is None else erasing
+        dropout = cfg.get("dropout", 0.2) if dropout is None else dropout
         (dev_a, dev_b), dev_same = _view1_crops("pairsDevTrain.txt", root, cfg["dev_pairs"])
         backbone, history = train_embedding(crops, labels, loss=loss, epochs=n_epochs, seed=seed, verbose=0,
-                                            width=width, erasing=erasing,
+                                            width=width, erasing=erasing, dropout=dropout,
                                             callback_factory=lambda bb: [VerificationMonitor.make(
                                                 bb, (dev_a, dev_b), dev_same, every=5 if n_epochs >= 5 else 1,
                                                 budget_s=budget_s, log=log)])
@@ -132,7 +134,7 @@ def train_features(model: str = "cnn", profile: str = "quick", out_dir: Path | N
         from ..recognition.verification import best_threshold, cosine_scores
 
         thr, acc = best_threshold(cosine_scores(ea, eb), dev_same)
-        summary.update(epochs_run=len(history["loss"]), loss=loss, width=width, erasing=erasing,
+        summary.update(epochs_run=len(history["loss"]), loss=loss, width=width, erasing=erasing, dropout=dropout,
                        final_train_loss=float(history["loss"][-1]),
                        devtrain_verification_acc=float(acc), devtrain_threshold=float(thr),
                        params=int(backbone.count_params()))

@@ -156,7 +156,7 @@ def cmd_train_features(args) -> int:
     from ..features.train import train_features
 
     summary = train_features(args.model, args.profile, out_dir=args.out, loss=args.loss, epochs=args.epochs,
-                             width=args.width, erasing=args.erasing, log=(lambda m: print(m, file=sys.stderr)))
+                             width=args.width, erasing=args.erasing, dropout=args.dropout, log=(lambda m: print(m, file=sys.stderr)))
     if args.json:
         print_json(summary)
     else:
@@ -213,6 +213,7 @@ def register(commands, train, evaluate) -> None:
                                              "override the profile's")
     p.add_argument("--erasing", type=float, help="cnn: blank a random rectangle in up to this fraction of the "
                                                  "training faces (occlusion augmentation); override the profile's")
+    p.add_argument("--dropout", type=float, help="cnn: dropout before the embedding layer; override the profile's")
     p.add_argument("--out", help="output folder (default facelab/weights)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train_features)

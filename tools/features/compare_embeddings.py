@@ -1,0 +1,81 @@
+"""Judge candidate CNN embedding files against issue 4's two accuracy targets at once, before shipping one.
+
+For each ``.keras`` file: LFW View 1 (threshold on pairsDevTrain, accuracy and AUC on pairsDevTest, plus the
+best accuracy any threshold would give on pairsDevTest, to see threshold transfer apart from separability) and
+ORL 5/5 with the jittered-gallery SVM (three jitter seeds) and a leave-one-image-out CV on the training half
+(images 1-5 only: the number a choice between candidates may use). Writes one JSON file.
+
+    FACELAB_DATA=../shared/datasets python tools/features/compare_embeddings.py A.keras B.keras --out runs/cmp.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+from sklearn.metrics import accuracy_score, roc_auc_score
+
+
+def view1(path) -> dict:
+    from facelab.features.cnn_embedding import embed, load_embedding_model
+    from facelab.features.train import _view1_crops
+    from facelab.recognition.verification import best_threshold, cosine_scores
+
+    model = load_embedding_model(path)
+    (a, b), same = _view1_crops("pairsDevTrain.txt")
+    thr, acc_train = best_threshold(cosine_scores(embed(model, a), embed(model, b)), same)
+    (a, b), same_test = _view1_crops("pairsDevTest.txt")
+    s = cosine_scores(embed(model, a), embed(model, b))
+    _, oracle = best_threshold(s, same_test)
+    return {"devtrain_accuracy": float(acc_train), "threshold": float(thr),
+            "devtest_accuracy": float(np.mean((s >= thr) == np.asarray(same_test))),
+            "devtest_auc": float(roc_auc_score(same_test, s)), "devtest_accuracy_best_threshold": float(oracle)}
+
+
+def orl(path, seeds=(42, 1, 2)) -> dict:
+    from facelab.data.orl import load_orl
+    from facelab.features import CNNEmbedding
+    from facelab.recognition.benchmark import SMALL_GRID
+    from facelab.recognition.gallery import JitteredGallery
+    from facelab.recognition.svm import svm_identifier
+
+    faces = load_orl()
+    within = np.arange(len(faces)) % 10
+    train, test = within < 5, within >= 5
+    out = {}
+    for seed in seeds:
+        def make():
+            return JitteredGallery(svm_identifier(CNNEmbedding(weights=str(path), crop="tight", mirror=True),
+                                                  grid=SMALL_GRID, cv=3), seed=seed)
+        held_pred = np.zeros(len(faces), int)
+        for i in range(5):
+            fit, held = train & (within != i), within == i
+            held_pred[held] = make().fit(faces.images[fit], faces.labels[fit]).predict(faces.images[held])
+        pred = make().fit(faces.images[train], faces.labels[train]).predict(faces.images[test])
+        wrong = [f"{'/'.join(faces.paths[j].split('/')[-2:])} -> {faces.names[p]}"
+                 for j, p in zip(np.where(test)[0], pred) if p != faces.labels[j]]
+        out[str(seed)] = {"train_half_loo_accuracy": float(accuracy_score(faces.labels[train], held_pred[train])),
+                          "test_accuracy": float(accuracy_score(faces.labels[test], pred)), "test_errors": wrong}
+    out["test_accuracy_mean"] = float(np.mean([v["test_accuracy"] for v in out.values()]))
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("weights", nargs="+", help=".keras embedding files")
+    p.add_argument("--out", required=True, help="JSON file to write")
+    args = p.parse_args()
+    rows = []
+    for w in args.weights:
+        t0 = time.time()
+        row = {"weights": w, "view1": view1(w), "orl_jittered_gallery": orl(w)}
+        row["seconds"] = round(time.time() - t0, 1)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    with open(args.out, "w") as f:
+        json.dump(rows, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
