@@ -1,8 +1,9 @@
 """Judge candidate CNN embedding files against issue 4's two accuracy targets at once, before shipping one.
 
 For each ``.keras`` file: LFW View 1 (threshold on pairsDevTrain, accuracy and AUC on pairsDevTest, plus the
-best accuracy any threshold would give on pairsDevTest, to see threshold transfer apart from separability) and
-ORL 5/5 with the jittered-gallery SVM (three jitter seeds) and a leave-one-image-out CV on the training half
+best accuracy any threshold would give on pairsDevTest, to see threshold transfer apart from separability; once
+on plain and once on mirror-averaged embeddings, which cost two passes per face) and
+the batch inference speed; ORL 5/5 with the jittered-gallery SVM (three jitter seeds) and a leave-one-image-out CV on the training half
 (images 1-5 only: the number a choice between candidates may use). Writes one JSON file.
 
     FACELAB_DATA=../shared/datasets python tools/features/compare_embeddings.py A.keras B.keras --out runs/cmp.json
@@ -17,20 +18,37 @@ import numpy as np
 from sklearn.metrics import accuracy_score, roc_auc_score
 
 
-def view1(path) -> dict:
-    from facelab.features.cnn_embedding import embed, load_embedding_model
+def view1(path, mirror: bool = False) -> dict:
+    from facelab.features import CNNEmbedding
     from facelab.features.train import _view1_crops
     from facelab.recognition.verification import best_threshold, cosine_scores
 
-    model = load_embedding_model(path)
+    ext = CNNEmbedding(weights=str(path), crop="none", mirror=mirror).fit(None)
     (a, b), same = _view1_crops("pairsDevTrain.txt")
-    thr, acc_train = best_threshold(cosine_scores(embed(model, a), embed(model, b)), same)
+    thr, acc_train = best_threshold(cosine_scores(ext.transform(a), ext.transform(b)), same)
     (a, b), same_test = _view1_crops("pairsDevTest.txt")
-    s = cosine_scores(embed(model, a), embed(model, b))
+    s = cosine_scores(ext.transform(a), ext.transform(b))
     _, oracle = best_threshold(s, same_test)
-    return {"devtrain_accuracy": float(acc_train), "threshold": float(thr),
+    return {"mirror": mirror, "devtrain_accuracy": float(acc_train), "threshold": float(thr),
             "devtest_accuracy": float(np.mean((s >= thr) == np.asarray(same_test))),
             "devtest_auc": float(roc_auc_score(same_test, s)), "devtest_accuracy_best_threshold": float(oracle)}
+
+
+def throughput(path, n: int = 2048, repeats: int = 3) -> dict:
+    """Batch inference speed of one pass (faces/s, best of ``repeats``); a mirror-averaged embedding costs two."""
+    from facelab.features.cnn_embedding import embed, load_embedding_model
+
+    model = load_embedding_model(path)
+    x = np.random.RandomState(0).randint(0, 256, (n, 64, 64)).astype(np.uint8)
+    embed(model, x, batch_size=n)
+    best = min(_timed(lambda: embed(model, x, batch_size=n)) for _ in range(repeats))
+    return {"faces_per_s_one_pass": n / best, "params": int(model.count_params()), "batch": n}
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
 
 
 def orl(path, seeds=(42, 1, 2)) -> dict:
@@ -65,11 +83,15 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("weights", nargs="+", help=".keras embedding files")
     p.add_argument("--out", required=True, help="JSON file to write")
+    p.add_argument("--view1-only", action="store_true", help="skip ORL")
     args = p.parse_args()
     rows = []
     for w in args.weights:
         t0 = time.time()
-        row = {"weights": w, "view1": view1(w), "orl_jittered_gallery": orl(w)}
+        row = {"weights": w, "throughput": throughput(w), "view1": view1(w),
+               "view1_mirror_averaged": view1(w, mirror=True)}
+        if not args.view1_only:
+            row["orl_jittered_gallery"] = orl(w)
         row["seconds"] = round(time.time() - t0, 1)
         rows.append(row)
         print(json.dumps(row), flush=True)
