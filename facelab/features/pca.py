@@ -44,8 +44,6 @@ class PCAFeatures(FaceFeatures):
 
     def save(self, path) -> Path:
         """Store the fitted PCA as a small ``.npz`` (arrays only, no pickle)."""
-        from pathlib import Path
-
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self)
@@ -59,8 +57,6 @@ class PCAFeatures(FaceFeatures):
     @classmethod
     def load(cls, path=None, crop=None) -> "PCAFeatures":
         """A fitted PCAFeatures from :meth:`save`'s file (default: the shipped ``features_pca.npz``)."""
-        from pathlib import Path
-
         from sklearn.decomposition import PCA
 
         from ..errors import BadInputError

@@ -100,8 +100,7 @@ def _view1_crops(name: str, root=None, n: int | None = None):
 
 def train_features(model: str = "cnn", profile: str = "quick", out_dir: Path | None = None, loss: str = "cosface",
                    epochs: int | None = None, budget_s: float | None = 35 * 60, seed: int = SEED, root=None,
-                   log=print, width: int | None = None, erasing: float | None = None,
-                   dropout: float | None = None) -> dict:
+                   log=print, width: int = 16, erasing: float = 0.0, dropout: float = 0.2) -> dict:
     """Train and save ``features_<model>.keras`` (+ identities list + card). Returns a summary dict."""
     from ..config import set_seeds
     from .cnn_embedding import WEIGHTS_DIR, embed, train_embedding
@@ -119,9 +118,6 @@ def train_features(model: str = "cnn", profile: str = "quick", out_dir: Path | N
                "crop_policy": LFW.to_dict(), "seed": seed, "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}"}
     if model == "cnn":
         n_epochs = epochs or cfg["epochs"]
-        width = width or cfg.get("width", 16)
-        erasing = cfg.get("erasing", 0.0) if erasing is None else erasing
-        dropout = cfg.get("dropout", 0.2) if dropout is None else dropout
         (dev_a, dev_b), dev_same = _view1_crops("pairsDevTrain.txt", root, cfg["dev_pairs"])
         backbone, history = train_embedding(crops, labels, loss=loss, epochs=n_epochs, seed=seed, verbose=0,
                                             width=width, erasing=erasing, dropout=dropout,

@@ -155,8 +155,9 @@ def cmd_train_features(args) -> int:
     from ..cli import print_json
     from ..features.train import train_features
 
+    recipe = {k: getattr(args, k) for k in ("width", "erasing", "dropout") if getattr(args, k) is not None}
     summary = train_features(args.model, args.profile, out_dir=args.out, loss=args.loss, epochs=args.epochs,
-                             width=args.width, erasing=args.erasing, dropout=args.dropout, log=(lambda m: print(m, file=sys.stderr)))
+                             log=(lambda m: print(m, file=sys.stderr)), **recipe)
     if args.json:
         print_json(summary)
     else:
@@ -209,11 +210,11 @@ def register(commands, train, evaluate) -> None:
                    help="quick: 1 epoch on 60 people (shows the workflow); full: the shipped weights")
     p.add_argument("--loss", choices=["softmax", "cosface", "arcface"], default="cosface", help="cnn head (shipped: cosface)")
     p.add_argument("--epochs", type=int, help="override the profile's epochs")
-    p.add_argument("--width", type=int, help="cnn: channels of the first convolution (doubling per block); "
-                                             "override the profile's")
+    p.add_argument("--width", type=int, help="cnn: channels of the first convolution, doubling per block "
+                                             "(shipped recipe: 16)")
     p.add_argument("--erasing", type=float, help="cnn: blank a random rectangle in up to this fraction of the "
-                                                 "training faces (occlusion augmentation); override the profile's")
-    p.add_argument("--dropout", type=float, help="cnn: dropout before the embedding layer; override the profile's")
+                                                 "training faces, occlusion augmentation (shipped recipe: 0)")
+    p.add_argument("--dropout", type=float, help="cnn: dropout before the embedding layer (shipped recipe: 0.2)")
     p.add_argument("--out", help="output folder (default facelab/weights)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train_features)

@@ -15,23 +15,28 @@ import json
 import time
 
 import numpy as np
-from sklearn.metrics import accuracy_score, roc_auc_score
+from sklearn.metrics import accuracy_score
 
 
-def view1(path, mirror: bool = False) -> dict:
-    from facelab.features import CNNEmbedding
+def view1_crops() -> dict:
+    """View 1 crops and labels, read once for every candidate."""
     from facelab.features.train import _view1_crops
-    from facelab.recognition.verification import best_threshold, cosine_scores
+
+    return {name: _view1_crops(f"pairs{name}.txt") for name in ("DevTrain", "DevTest")}
+
+
+def view1(path, crops: dict, mirror: bool = False) -> dict:
+    from facelab.features import CNNEmbedding
+    from facelab.recognition.verification import best_threshold, cosine_scores, evaluate_view1
 
     ext = CNNEmbedding(weights=str(path), crop="none", mirror=mirror).fit(None)
-    (a, b), same = _view1_crops("pairsDevTrain.txt")
-    thr, acc_train = best_threshold(cosine_scores(ext.transform(a), ext.transform(b)), same)
-    (a, b), same_test = _view1_crops("pairsDevTest.txt")
-    s = cosine_scores(ext.transform(a), ext.transform(b))
-    _, oracle = best_threshold(s, same_test)
-    return {"mirror": mirror, "devtrain_accuracy": float(acc_train), "threshold": float(thr),
-            "devtest_accuracy": float(np.mean((s >= thr) == np.asarray(same_test))),
-            "devtest_auc": float(roc_auc_score(same_test, s)), "devtest_accuracy_best_threshold": float(oracle)}
+    scores = {name: cosine_scores(ext.transform(a), ext.transform(b)) for name, ((a, b), _) in crops.items()}
+    same = {name: same for name, (_, same) in crops.items()}
+    r = evaluate_view1(scores["DevTrain"], same["DevTrain"], scores["DevTest"], same["DevTest"])
+    _, oracle = best_threshold(scores["DevTest"], same["DevTest"])
+    return {"mirror": mirror, "devtrain_accuracy": float(r["train_accuracy"]), "threshold": float(r["threshold"]),
+            "devtest_accuracy": float(r["accuracy"]), "devtest_auc": float(r["auc"]),
+            "devtest_accuracy_best_threshold": float(oracle)}
 
 
 def throughput(path, n: int = 2048, repeats: int = 3) -> dict:
@@ -85,11 +90,11 @@ def main() -> None:
     p.add_argument("--out", required=True, help="JSON file to write")
     p.add_argument("--view1-only", action="store_true", help="skip ORL")
     args = p.parse_args()
-    rows = []
+    rows, crops = [], view1_crops()
     for w in args.weights:
         t0 = time.time()
-        row = {"weights": w, "throughput": throughput(w), "view1": view1(w),
-               "view1_mirror_averaged": view1(w, mirror=True)}
+        row = {"weights": w, "throughput": throughput(w), "view1": view1(w, crops),
+               "view1_mirror_averaged": view1(w, crops, mirror=True)}
         if not args.view1_only:
             row["orl_jittered_gallery"] = orl(w)
         row["seconds"] = round(time.time() - t0, 1)
