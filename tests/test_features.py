@@ -91,7 +91,7 @@ def test_shipped_cnn_embedding_separates_unseen_people(two_people):
     paths, labels = two_people
     cnn = CNNEmbedding().fit(None)
     e = cnn.transform(paths)
-    assert e.shape == (len(paths), 128) and np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-4)
+    assert e.shape == (len(paths), cnn.n_features_out_) and cnn.n_features_out_ >= 128 and np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-4)
     crops = load_crops(paths, LFW)
     assert np.allclose(CNNEmbedding(crop="none").fit(None).transform(crops), e, atol=1e-5)  # same path, deterministic
     sim = e @ e.T
@@ -148,3 +148,41 @@ def test_erasing_augmentation_blanks_part_of_a_face_only_when_asked():
     assert "random_erasing" not in [la.name for la in augmentation(seed=1).layers]
     changed = np.mean(np.abs(erased - plain) > 1e-3, axis=(1, 2, 3))
     assert changed.max() > 0.005 and changed.max() < 0.9  # a patch, not the whole face
+
+
+def test_combined_embedding_cosine_is_the_mean_of_its_members():
+    from facelab.config import set_seeds
+    from facelab.features.cnn_embedding import build_embedding_net, combine_embeddings, embed, pre_embedding_model
+
+    set_seeds(0)
+    a, b = build_embedding_net(embed_dim=8, width=4), build_embedding_net(embed_dim=8, width=6)
+    faces = np.random.RandomState(0).randint(0, 256, (6, 64, 64)).astype(np.uint8)
+    ea, eb = embed(a, faces), embed(b, faces)
+    both = combine_embeddings([a, b])
+    e = embed(both, faces)
+    assert e.shape == (6, 16) and np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-5)
+    assert np.allclose(e @ e.T, (ea @ ea.T + eb @ eb.T) / 2, atol=1e-4)
+    assert pre_embedding_model(both).output_shape == (None, 16) and pre_embedding_model(a).output_shape == (None, 8)
+    with pytest.raises(ValueError, match="two or more"):
+        combine_embeddings([a])
+
+
+def test_combine_refuses_members_trained_on_other_identities(tmp_path):
+    from facelab.errors import BadInputError
+    from facelab.features.cnn_embedding import build_embedding_net
+    from facelab.features.train import combine_features
+
+    members = []
+    for k, names in enumerate(["A\t2\nB\t3\n", "A\t2\nC\t3\n"]):
+        d = tmp_path / f"m{k}"
+        d.mkdir()
+        build_embedding_net(embed_dim=8, width=4).save(d / "features_cnn.keras")
+        (d / "features_cnn_identities.txt").write_text(names)
+        (d / "features_cnn_train.json").write_text("{}")
+        members.append(d / "features_cnn.keras")
+    with pytest.raises(BadInputError, match="other identities"):
+        combine_features(members, out_dir=tmp_path / "out")
+    (members[1].parent / "features_cnn_train.json").unlink()
+    with pytest.raises(BadInputError, match="features_cnn_train.json"):
+        combine_features(members, out_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # nothing half-written

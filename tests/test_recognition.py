@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV
 
 from facelab.cli import main
 from facelab.data import lfw, load_orl, read_pairs, split_orl
-from facelab.features import LBPFeatures, PCAFeatures
+from facelab.features import CNNEmbedding, LBPFeatures, PCAFeatures
 from facelab.recognition.baselines import CV2FaceRecognizer, EigenfacesSVM
 from facelab.recognition.cnn_classifier import CNNClassifier
 from facelab.recognition.protocols import lfw_people_split, lfw_people_test_paths, sklearn_order
@@ -129,7 +129,7 @@ def test_cli_embed_crop_json_and_npy(tmp_path, capsys):
     files = [str(lfw.image_path("Gerhard_Schroeder", 1)), str(lfw.image_path("Donald_Rumsfeld", 2))]
     assert main(["embed", "--crop", "--json", *files]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["dim"] == 128 and [i["path"] for i in out["items"]] == files
+    assert out["dim"] == CNNEmbedding().fit(None).n_features_out_ and [i["path"] for i in out["items"]] == files
     assert all(abs(np.linalg.norm(i["embedding"]) - 1) < 1e-3 for i in out["items"])
     npy = tmp_path / "e.npy"
     assert main(["embed", "--crop", "--model", "pca", "--out", str(npy), *files]) == 0

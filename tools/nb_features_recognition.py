@@ -26,7 +26,7 @@ Stage 2 of facelab. Four ways to turn a face crop into numbers, all scikit-learn
 
 | name | how it is learned | size |
 |---|---|---|
-| **CNN embedding** (facelab) | a conv net trained to tell LFW identities apart; the L2-normalised penultimate layer | 128 |
+| **CNN embedding** (facelab) | two conv nets (an ensemble) trained to tell LFW identities apart; their L2-normalised penultimate layers side by side | 256 |
 | **autoencoder code** (facelab) | a conv net trained to rebuild faces through a bottleneck; never told who is who | 128 |
 | eigenfaces (PCA, baseline) | the directions of largest pixel variance | 150 |
 | LBP histograms (baseline) | hand-made: local binary patterns counted over an 8x8 grid | 3,776 |
@@ -86,7 +86,9 @@ fig, ax = plt.subplots(figsize=(6, 3))
 ax.hist(counts, bins=np.arange(1, counts.max() + 2), log=True)
 ax.set(xlabel="training images per identity", ylabel="identities (log)", title="CNN embedding training set")
 res.figure(fig, "training_identities", "Images per identity in the CNN embedding's training set (LFW, View 1 rule).")
-res.table("cnn_training_run", [train_info])
+# the shipped embedding is an ensemble: one row per trained member (same identities, different recipes)
+res.table("cnn_training_run", [{k: v for k, v in m.items() if k not in ("crop_policy", "identities_file")}
+                               for m in train_info.get("members", [train_info])])
 """),
     md("""
 ## 2 · Preprocessing: the crop every model sees

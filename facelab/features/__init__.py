@@ -7,7 +7,7 @@ in ``__init__`` only, fitted state ending in ``_``), so it drops into a
 ========== ============================================ ===================================
 name       class                                        what it is
 ========== ============================================ ===================================
-cnn        :class:`~.cnn_embedding.CNNEmbedding`       identity-trained CNN, unit-length 128-d
+cnn        :class:`~.cnn_embedding.CNNEmbedding`       identity-trained CNNs (shipped: an ensemble of 2), unit-length 256-d
 autoencoder :class:`~.autoencoder.AutoencoderFeatures` convolutional autoencoder's 128-d code
 pca        :class:`~.pca.PCAFeatures`                  eigenfaces coefficients (baseline)
 lbp        :class:`~.lbp.LBPFeatures`                  uniform LBP histograms (baseline)

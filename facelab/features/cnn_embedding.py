@@ -7,6 +7,9 @@ per-image standardisation → conv16 → pool → 2x conv32 → pool → 2x conv
 plain softmax (dense + cross-entropy) or a margin loss, CosFace (Wang et al. 2018,
 ``s * (cos θ - m)`` for the true class) or ArcFace (Deng et al. 2019, ``s * cos(θ + m)``).
 Only the embedding network is saved (``.keras``); the head is thrown away.
+
+The shipped ``features_cnn.keras`` joins two such nets (widths 16 and 20, trained on the same
+identities) with :func:`combine_embeddings`: 256-d, ~1.34 M parameters; see its model card.
 """
 from __future__ import annotations
 
@@ -105,6 +108,36 @@ def build_embedding_net(size: int = 64, embed_dim: int = 128, width: int = 16, d
     x = L.BatchNormalization(name="pre_embedding")(x)
     out = L.UnitNormalization(name="embedding")(x)
     return keras.Model(inp, out, name="facelab_cnn_embedding")
+
+
+def combine_embeddings(members, name: str = "facelab_cnn_embedding_ensemble"):
+    """One embedding network out of several trained ones (an ensemble): their unit vectors concatenated and
+    re-normalised, so the cosine of two faces is the mean of the members' cosines. Nets trained with different
+    widths and augmentation make partly different errors, and the mean cancels some of them."""
+    keras = _keras()
+    _register()
+    shapes = {tuple(m.input_shape[1:]) for m in members}
+    if len(members) < 2 or len(shapes) != 1:
+        raise ValueError(f"combine needs two or more embedding nets with one input shape, got {sorted(shapes)}")
+    face = keras.Input(shapes.pop(), name="face")
+    outs = []
+    for i, m in enumerate(members):
+        m.name = f"member{i + 1}"  # nested models need distinct names
+        outs.append(m(face))
+    x = keras.layers.Concatenate(name="members")(outs)
+    return keras.Model(face, keras.layers.UnitNormalization(name="embedding")(x), name=name)
+
+
+def pre_embedding_model(model):
+    """Input → the pre-normalisation layer ("pre_embedding"), where a classifier head goes; for an ensemble from
+    :func:`combine_embeddings`, the members' pre-embeddings side by side."""
+    keras = _keras()
+    members = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    if not members:
+        return keras.Model(model.input, model.get_layer("pre_embedding").output)
+    face = keras.Input(model.input_shape[1:], name="face")
+    outs = [keras.Model(m.input, m.get_layer("pre_embedding").output)(face) for m in members]
+    return keras.Model(face, keras.layers.Concatenate(name="pre_embedding")(outs))
 
 
 def augmentation(seed: int = 42, erasing: float = 0.0):

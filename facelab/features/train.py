@@ -154,3 +154,53 @@ def train_features(model: str = "cnn", profile: str = "quick", out_dir: Path | N
     (out_dir / f"features_{model}_train.json").write_text(json.dumps(summary, indent=2))
     log(json.dumps(summary, indent=2))
     return summary
+
+
+def _shown(path: Path) -> str:
+    """A path as the summary records it: relative to the working folder when inside it (no home folders in files)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def combine_features(members, out_dir: Path | None = None, root=None, log=print) -> dict:
+    """Save the ensemble of trained CNN embeddings ``members`` (``.keras`` files written by ``train_features``, each
+    with its identities list and training summary beside it) as one ``features_cnn.keras``; no training.
+
+    The members must have learned from the same identities, so the ensemble keeps the View 1 rule."""
+    from ..errors import BadInputError
+    from ..recognition.verification import best_threshold, cosine_scores
+    from .cnn_embedding import WEIGHTS_DIR, combine_embeddings, embed, load_embedding_model
+
+    members = [Path(m) for m in members]
+    idents, runs = [], []
+    for m in members:
+        ident, run = m.with_name("features_cnn_identities.txt"), m.with_name("features_cnn_train.json")
+        for f in (m, ident, run):
+            if not f.exists():
+                raise BadInputError(f, "missing: each member needs the files `facelab train features --model cnn "
+                                       "--out DIR` writes (the .keras file, its identities list and training summary)")
+        idents.append(ident.read_text())
+        runs.append(json.loads(run.read_text()))
+    if len(set(idents)) != 1:
+        raise BadInputError(members[1], "trained on other identities than the first member: an ensemble must keep "
+                                        "one training set, so the View 1 rule still holds")
+    out_dir = Path(out_dir) if out_dir else WEIGHTS_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model = combine_embeddings([load_embedding_model(m) for m in members])
+    (dev_a, dev_b), dev_same = _view1_crops("pairsDevTrain.txt", root)
+    thr, acc = best_threshold(cosine_scores(embed(model, dev_a), embed(model, dev_b)), dev_same)
+    path = out_dir / "features_cnn.keras"
+    model.save(path)
+    ident = out_dir / "features_cnn_identities.txt"
+    ident.write_text(idents[0])
+    first = runs[0]
+    summary = {"model": "cnn", "ensemble_of": [str(m) for m in members],
+               **{k: first[k] for k in ("images", "identities", "crop_policy", "seed") if k in first},
+               "params": int(model.count_params()), "devtrain_verification_acc": float(acc),
+               "devtrain_threshold": float(thr), "train_seconds": round(sum(r.get("train_seconds", 0) for r in runs), 1),
+               "weights": _shown(path), "identities_file": _shown(ident), "members": runs}
+    (out_dir / "features_cnn_train.json").write_text(json.dumps(summary, indent=2))
+    log(f"ensemble of {len(members)}: pairsDevTrain verification accuracy {acc:.4f} (threshold {thr:.3f})")
+    return summary

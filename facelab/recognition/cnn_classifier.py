@@ -33,12 +33,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     def _build(self, n_classes: int):
         import keras
 
-        from ..features.cnn_embedding import augmentation, build_embedding_net, load_embedding_model
+        from ..features.cnn_embedding import (augmentation, build_embedding_net, load_embedding_model,
+                                              pre_embedding_model)
 
         body = load_embedding_model() if self.init == "embedding" else build_embedding_net(64, 128, self.width)
         face = keras.Input((64, 64, 1), name="face")
         x = augmentation(self.seed)(face) if self.augment else face
-        pre = keras.Model(body.input, body.get_layer("pre_embedding").output)(x)
+        pre = pre_embedding_model(body)(x)
         pre = keras.layers.Dropout(self.dropout)(pre)
         out = keras.layers.Dense(n_classes, activation="softmax", name="identity")(pre)
         return keras.Model(face, out, name="facelab_cnn_classifier")

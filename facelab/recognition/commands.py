@@ -155,6 +155,17 @@ def cmd_train_features(args) -> int:
     from ..cli import print_json
     from ..features.train import train_features
 
+    if args.combine:
+        from ..features.train import combine_features
+
+        if args.model != "cnn":
+            raise FacelabError("--combine joins CNN embeddings only: use it with --model cnn")
+        summary = combine_features(args.combine, out_dir=args.out, log=(lambda m: print(m, file=sys.stderr)))
+        if args.json:
+            print_json(summary)
+        else:
+            print(f"wrote {summary['weights']} (ensemble of {len(args.combine)}, {summary['params']} parameters)")
+        return 0
     recipe = {k: getattr(args, k) for k in ("width", "erasing", "dropout") if getattr(args, k) is not None}
     summary = train_features(args.model, args.profile, out_dir=args.out, loss=args.loss, epochs=args.epochs,
                              log=(lambda m: print(m, file=sys.stderr)), **recipe)
@@ -215,6 +226,9 @@ def register(commands, train, evaluate) -> None:
     p.add_argument("--erasing", type=float, help="cnn: blank a random rectangle in up to this fraction of the "
                                                  "training faces, occlusion augmentation (shipped recipe: 0)")
     p.add_argument("--dropout", type=float, help="cnn: dropout before the embedding layer (shipped recipe: 0.2)")
+    p.add_argument("--combine", nargs="+", metavar="MEMBER.keras",
+                   help="cnn: train nothing; join embeddings trained with --out into one ensemble file (the "
+                        "shipped embedding is the ensemble of two nets: see facelab/weights/features_cnn.md)")
     p.add_argument("--out", help="output folder (default facelab/weights)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train_features)
