@@ -242,9 +242,10 @@ print(rows)
 """),
     md("""
 ## 8 · Training, shown small: softmax against a margin loss
-The shipped embedding's training runs (both losses, same data, same epochs) are summarised in
+The training runs of the shipped embedding's first member (both losses, same data, same epochs) are summarised in
 `features_cnn_loss_comparison.json`. Here each loss trains for one epoch on 60 people — the workflow, not the result
-(`facelab train features --model cnn --profile full` retrains the shipped weights).
+(`facelab train features --model cnn --profile full` retrains one member; `facelab/weights/features_cnn.md` gives the three
+commands that rebuild the shipped ensemble).
 """),
     code("""
 from facelab.features.train import train_features
@@ -263,7 +264,7 @@ if cmp_file.exists():
     comparison = json.loads(cmp_file.read_text())
     res.table("loss_comparison_full_runs", comparison)
     for r in comparison:
-        res.add(f"cnn-{r['loss']}", "devtrain_verification_acc", r["devtrain_verification_acc"], "View 1 pairsDevTrain (best threshold)",
+        res.add(f"cnn member 1, {r['loss']} head", "devtrain_verification_acc", r["devtrain_verification_acc"], "View 1 pairsDevTrain (best threshold)",
                 "lfw", epochs=r.get("epochs_run"))
     print(comparison)
 demo
