@@ -186,3 +186,11 @@ def test_combine_refuses_members_trained_on_other_identities(tmp_path):
     with pytest.raises(BadInputError, match="features_cnn_train.json"):
         combine_features(members, out_dir=tmp_path / "out")
     assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+def test_training_one_cnn_net_never_overwrites_the_shipped_ensemble_by_default():
+    from facelab.features.cnn_embedding import WEIGHTS_DIR
+    from facelab.features.train import default_out_dir
+
+    assert default_out_dir("cnn", "full") != WEIGHTS_DIR and default_out_dir("cnn", "quick") != WEIGHTS_DIR
+    assert default_out_dir("autoencoder", "full") == WEIGHTS_DIR

@@ -98,16 +98,26 @@ def _view1_crops(name: str, root=None, n: int | None = None):
     return (load_crops(a, LFW), load_crops(b, LFW)), same
 
 
+def default_out_dir(model: str, profile: str) -> Path:
+    """Where a training run writes without ``--out``. Only a full autoencoder run replaces shipped weights: the
+    shipped CNN embedding is an ensemble that only :func:`combine_features` writes, so one CNN net goes to
+    ./runs/features_cnn_<profile>, and a quick autoencoder demo to ./runs/features_quick."""
+    from .cnn_embedding import WEIGHTS_DIR
+
+    if model == "cnn":
+        return Path.cwd() / "runs" / f"features_cnn_{profile}"
+    return WEIGHTS_DIR if profile == "full" else Path.cwd() / "runs" / "features_quick"
+
+
 def train_features(model: str = "cnn", profile: str = "quick", out_dir: Path | None = None, loss: str = "cosface",
                    epochs: int | None = None, budget_s: float | None = 35 * 60, seed: int = SEED, root=None,
                    log=print, width: int = 16, erasing: float = 0.0, dropout: float = 0.2) -> dict:
     """Train and save ``features_<model>.keras`` (+ identities list + card). Returns a summary dict."""
     from ..config import set_seeds
-    from .cnn_embedding import WEIGHTS_DIR, embed, train_embedding
+    from .cnn_embedding import embed, train_embedding
 
     cfg = PROFILES[profile]
-    # only a full run replaces the shipped weights by default; a quick demo writes to ./runs/features_quick
-    out_dir = Path(out_dir) if out_dir else (WEIGHTS_DIR if profile == "full" else Path.cwd() / "runs" / "features_quick")
+    out_dir = Path(out_dir) if out_dir else default_out_dir(model, profile)
     out_dir.mkdir(parents=True, exist_ok=True)
     set_seeds(seed)
     paths, labels, names = training_files(root=root, max_people=cfg["max_people"], seed=seed)
@@ -171,7 +181,12 @@ def combine_features(members, out_dir: Path | None = None, root=None, log=print)
     The members must have learned from the same identities, so the ensemble keeps the View 1 rule."""
     from ..errors import BadInputError
     from ..recognition.verification import best_threshold, cosine_scores
-    from .cnn_embedding import WEIGHTS_DIR, combine_embeddings, embed, load_embedding_model
+    from .cnn_embedding import (
+        WEIGHTS_DIR,
+        combine_embeddings,
+        embed,
+        load_embedding_model,
+    )
 
     members = [Path(m) for m in members]
     idents, runs = [], []

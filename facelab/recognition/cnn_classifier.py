@@ -33,8 +33,12 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     def _build(self, n_classes: int):
         import keras
 
-        from ..features.cnn_embedding import (augmentation, build_embedding_net, load_embedding_model,
-                                              pre_embedding_model)
+        from ..features.cnn_embedding import (
+            augmentation,
+            build_embedding_net,
+            load_embedding_model,
+            pre_embedding_model,
+        )
 
         body = load_embedding_model() if self.init == "embedding" else build_embedding_net(64, 128, self.width)
         face = keras.Input((64, 64, 1), name="face")

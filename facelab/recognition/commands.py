@@ -215,20 +215,25 @@ def register(commands, train, evaluate) -> None:
     p = train.add_parser("features", help="train the CNN embedding or the autoencoder on LFW (View 1 rule)",
                          description="Trains on LFW identities not in pairsDevTest.txt, without the test images of "
                                      "the LFW >= 70 / >= 20 identification protocols; writes features_<model>.keras, "
-                                     "the identities list and a training summary.")
+                                     "the identities list and a training summary. The shipped CNN embedding is an "
+                                     "ensemble of two such nets: train each with --out (default "
+                                     "runs/features_cnn_<profile>), then join them with --combine, which writes "
+                                     "facelab/weights/ unless --out is given. A full autoencoder run writes "
+                                     "facelab/weights/ directly.")
     p.add_argument("--model", choices=["cnn", "autoencoder"], required=True)
     p.add_argument("--profile", choices=["quick", "full"], default="quick",
-                   help="quick: 1 epoch on 60 people (shows the workflow); full: the shipped weights")
+                   help="quick: 1 epoch on 60 people (shows the workflow); full: the shipped recipe, all people")
     p.add_argument("--loss", choices=["softmax", "cosface", "arcface"], default="cosface", help="cnn head (shipped: cosface)")
     p.add_argument("--epochs", type=int, help="override the profile's epochs")
     p.add_argument("--width", type=int, help="cnn: channels of the first convolution, doubling per block "
-                                             "(shipped recipe: 16)")
+                                             "(shipped members: 16 and 20)")
     p.add_argument("--erasing", type=float, help="cnn: blank a random rectangle in up to this fraction of the "
-                                                 "training faces, occlusion augmentation (shipped recipe: 0)")
-    p.add_argument("--dropout", type=float, help="cnn: dropout before the embedding layer (shipped recipe: 0.2)")
+                                                 "training faces, occlusion augmentation (shipped members: 0 and 0.5)")
+    p.add_argument("--dropout", type=float, help="cnn: dropout before the embedding layer (shipped members: 0.2)")
     p.add_argument("--combine", nargs="+", metavar="MEMBER.keras",
                    help="cnn: train nothing; join embeddings trained with --out into one ensemble file (the "
                         "shipped embedding is the ensemble of two nets: see facelab/weights/features_cnn.md)")
-    p.add_argument("--out", help="output folder (default facelab/weights)")
+    p.add_argument("--out", help="output folder (default: runs/features_cnn_<profile> for one CNN net; "
+                                 "facelab/weights for --combine and a full autoencoder run)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_train_features)
