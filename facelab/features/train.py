@@ -61,9 +61,6 @@ class VerificationMonitor:
     def make(backbone, pairs_crops, same, every: int = 5, budget_s: float | None = None, log=print):
         import keras
 
-        from ..recognition.verification import best_threshold, cosine_scores
-        from .cnn_embedding import embed
-
         class _Monitor(keras.callbacks.Callback):
             def on_train_begin(self, logs=None):
                 self.t0 = time.time()
@@ -71,9 +68,7 @@ class VerificationMonitor:
 
             def on_epoch_end(self, epoch, logs=None):
                 if (epoch + 1) % every == 0:
-                    ea, eb = embed(backbone, pairs_crops[0]), embed(backbone, pairs_crops[1])
-                    s = cosine_scores(ea, eb)
-                    thr, acc = best_threshold(s, same)
+                    thr, acc = _devtrain_verification(backbone, pairs_crops, same)
                     self.scores.append((epoch + 1, acc))
                     log(f"epoch {epoch + 1}: devtrain verification acc {acc:.4f} (thr {thr:.3f}) "
                         f"loss {logs.get('loss', 0):.3f} acc {logs.get('acc', 0):.3f} t={time.time() - self.t0:.0f}s")
@@ -98,6 +93,16 @@ def _view1_crops(name: str, root=None, n: int | None = None):
     return (load_crops(a, LFW), load_crops(b, LFW)), same
 
 
+def _devtrain_verification(model, pair_crops, same) -> tuple[float, float]:
+    """(best threshold, accuracy) of an embedding on View 1 pairsDevTrain crops: the number each training
+    summary records (optimistic: many pairsDevTrain people are training identities)."""
+    from ..recognition.verification import best_threshold, cosine_scores
+    from .cnn_embedding import embed
+
+    thr, acc = best_threshold(cosine_scores(embed(model, pair_crops[0]), embed(model, pair_crops[1])), same)
+    return float(thr), float(acc)
+
+
 def default_out_dir(model: str, profile: str) -> Path:
     """Where a training run writes without ``--out``. Only a full autoencoder run replaces shipped weights: the
     shipped CNN embedding is an ensemble that only :func:`combine_features` writes, so one CNN net goes to
@@ -114,7 +119,7 @@ def train_features(model: str = "cnn", profile: str = "quick", out_dir: Path | N
                    log=print, width: int = 16, erasing: float = 0.0, dropout: float = 0.2) -> dict:
     """Train and save ``features_<model>.keras`` (+ identities list + card). Returns a summary dict."""
     from ..config import set_seeds
-    from .cnn_embedding import embed, train_embedding
+    from .cnn_embedding import train_embedding
 
     cfg = PROFILES[profile]
     out_dir = Path(out_dir) if out_dir else default_out_dir(model, profile)
@@ -136,10 +141,7 @@ def train_features(model: str = "cnn", profile: str = "quick", out_dir: Path | N
                                                 budget_s=budget_s, log=log)])
         path = out_dir / "features_cnn.keras"
         backbone.save(path)
-        ea, eb = embed(backbone, dev_a), embed(backbone, dev_b)
-        from ..recognition.verification import best_threshold, cosine_scores
-
-        thr, acc = best_threshold(cosine_scores(ea, eb), dev_same)
+        thr, acc = _devtrain_verification(backbone, (dev_a, dev_b), dev_same)
         summary.update(epochs_run=len(history["loss"]), loss=loss, width=width, erasing=erasing, dropout=dropout,
                        final_train_loss=float(history["loss"][-1]),
                        devtrain_verification_acc=float(acc), devtrain_threshold=float(thr),
@@ -180,13 +182,7 @@ def combine_features(members, out_dir: Path | None = None, root=None, log=print)
 
     The members must have learned from the same identities, so the ensemble keeps the View 1 rule."""
     from ..errors import BadInputError
-    from ..recognition.verification import best_threshold, cosine_scores
-    from .cnn_embedding import (
-        WEIGHTS_DIR,
-        combine_embeddings,
-        embed,
-        load_embedding_model,
-    )
+    from .cnn_embedding import WEIGHTS_DIR, combine_embeddings, load_embedding_model
 
     members = [Path(m) for m in members]
     idents, runs = [], []
@@ -204,8 +200,7 @@ def combine_features(members, out_dir: Path | None = None, root=None, log=print)
     out_dir = Path(out_dir) if out_dir else WEIGHTS_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     model = combine_embeddings([load_embedding_model(m) for m in members])
-    (dev_a, dev_b), dev_same = _view1_crops("pairsDevTrain.txt", root)
-    thr, acc = best_threshold(cosine_scores(embed(model, dev_a), embed(model, dev_b)), dev_same)
+    thr, acc = _devtrain_verification(model, *_view1_crops("pairsDevTrain.txt", root))
     path = out_dir / "features_cnn.keras"
     model.save(path)
     ident = out_dir / "features_cnn_identities.txt"

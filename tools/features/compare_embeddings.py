@@ -41,45 +41,38 @@ def view1(path, crops: dict, mirror: bool = False) -> dict:
 
 def throughput(path, n: int = 2048, repeats: int = 3) -> dict:
     """Batch inference speed of one pass (faces/s, best of ``repeats``); a mirror-averaged embedding costs two."""
+    from facelab.bench import throughput as timed
     from facelab.features.cnn_embedding import embed, load_embedding_model
 
     model = load_embedding_model(path)
     x = np.random.RandomState(0).randint(0, 256, (n, 64, 64)).astype(np.uint8)
-    embed(model, x, batch_size=n)
-    best = min(_timed(lambda: embed(model, x, batch_size=n)) for _ in range(repeats))
-    return {"faces_per_s_one_pass": n / best, "params": int(model.count_params()), "batch": n}
-
-
-def _timed(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+    t = timed(lambda b: embed(model, b, batch_size=n), x, warmup=1, repeats=repeats)
+    return {"faces_per_s_one_pass": t["items_per_s"], "params": int(model.count_params()), "batch": n}
 
 
 def orl(path, seeds=(42, 1, 2)) -> dict:
-    from facelab.data.orl import load_orl
+    from facelab.data.orl import load_orl, split_orl
     from facelab.features import CNNEmbedding
     from facelab.recognition.benchmark import SMALL_GRID
     from facelab.recognition.gallery import JitteredGallery
     from facelab.recognition.svm import svm_identifier
 
-    faces = load_orl()
-    within = np.arange(len(faces)) % 10
-    train, test = within < 5, within >= 5
+    train, test = split_orl(load_orl())
+    image = np.arange(len(train)) % 5  # image number (0-4) of each training face: the leave-one-image-out folds
     out = {}
     for seed in seeds:
         def make():
             return JitteredGallery(svm_identifier(CNNEmbedding(weights=str(path), crop="tight", mirror=True),
                                                   grid=SMALL_GRID, cv=3), seed=seed)
-        held_pred = np.zeros(len(faces), int)
+        held_pred = np.zeros(len(train), int)
         for i in range(5):
-            fit, held = train & (within != i), within == i
-            held_pred[held] = make().fit(faces.images[fit], faces.labels[fit]).predict(faces.images[held])
-        pred = make().fit(faces.images[train], faces.labels[train]).predict(faces.images[test])
-        wrong = [f"{'/'.join(faces.paths[j].split('/')[-2:])} -> {faces.names[p]}"
-                 for j, p in zip(np.where(test)[0], pred) if p != faces.labels[j]]
-        out[str(seed)] = {"train_half_loo_accuracy": float(accuracy_score(faces.labels[train], held_pred[train])),
-                          "test_accuracy": float(accuracy_score(faces.labels[test], pred)), "test_errors": wrong}
+            fit, held = image != i, image == i
+            held_pred[held] = make().fit(train.images[fit], train.labels[fit]).predict(train.images[held])
+        pred = make().fit(train.images, train.labels).predict(test.images)
+        wrong = [f"{'/'.join(path_.split('/')[-2:])} -> {test.names[p]}"
+                 for path_, p, y in zip(test.paths, pred, test.labels) if p != y]
+        out[str(seed)] = {"train_half_loo_accuracy": float(accuracy_score(train.labels, held_pred)),
+                          "test_accuracy": float(accuracy_score(test.labels, pred)), "test_errors": wrong}
     out["test_accuracy_mean"] = float(np.mean([v["test_accuracy"] for v in out.values()]))
     return out
 
