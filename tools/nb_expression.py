@@ -80,12 +80,13 @@ fig = viz.face_grid([face, *aug], ["original"] + [f"draw {k+1}" for k in range(8
 rw.figure(fig, "augmentation", "The CNN's training augmentation on one PublicTest face")"""),
 md("""## 3 · Architecture: accuracy per CPU-minute
 
-CPU training is slow, so the shipped net was chosen for accuracy per CPU-minute. Candidates: the shipped compact
-net (one plain 3×3 conv, then depthwise-separable convs with batch norm, global average pooling, ~142 k
-parameters), the same with a plain second 48×48 conv (that conv alone is 21 M of its 33 M multiply-adds),
-a narrower variant, and a VGG-style net with plain convs everywhere (1.2 M parameters). Speeds are measured on
-this machine now (shared CPUs: compare the rows, not the absolute values); in the `full` profile each candidate
-also trains for a few epochs on a Training subset with the same recipe."""),
+CPU training is slow, so the shipped net was chosen for accuracy per CPU-minute. Candidates: the shipped
+VGG-style net (plain 3×3 convs with batch norm, one conv at 48×48 and two in each later block, global average
+pooling, 1.17 M parameters), the same with a second 48×48 conv (that conv alone costs as much as a whole later
+block), the depthwise-separable net shipped until 2026-11-28 (142 k parameters, 6× fewer multiply-adds but only
+about 1.5× faster to train on CPU, and it underfit: 63.9 % training accuracy after 54 epochs), and a narrower
+separable variant. Speeds are measured on this machine now (shared CPUs: compare the rows, not the absolute
+values); in the `full` profile each candidate also trains for a few epochs on a Training subset with the same recipe."""),
 code("""keep = ~dup
 tx_all, ty_all = train.x[keep][..., None], train.y[keep]
 sub = np.random.default_rng(seed).permutation(len(tx_all))[:demo_train_n]
@@ -99,7 +100,7 @@ The shipped weights were trained with `facelab train expression --model cnn --pr
 warm-up then cosine decay, label smoothing 0.1, batch 128, the epoch with the best PublicTest accuracy kept, then
 the batch-norm statistics re-estimated on clean faces; the model card lists any continuation run). Validation
 accuracy during training is measured *before* that re-estimation, so the curve understates the final model.
-Re-training them here would take the better part of an hour on 2 cores, so this notebook trains the same
+Re-training them here would take about 1.5 hours on 2 cores, so this notebook trains the same
 architecture for a few steps on a small subset to show the workflow, and plots the shipped run's history."""),
 code("""demo = ex.build_expression_cnn()
 t0 = time.perf_counter()

