@@ -148,7 +148,7 @@ def shipped_cnn():
 
 def test_shipped_weights_exist_with_cards():
     for name in ("affect_expression_cnn", "affect_expression_lstm", "affect_emotion_cnn", "affect_emotion_gru"):
-        assert (WEIGHTS / f"{name}.keras").stat().st_size < 5_000_000
+        assert (WEIGHTS / f"{name}.keras").stat().st_size < 6_000_000  # inference files: no optimizer state
         assert "facelab train" in (WEIGHTS / f"{name}.md").read_text()
 
 

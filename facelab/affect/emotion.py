@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .expression import (PROFILES, WEIGHTS_DIR, build_sequence_model, compiled_forward, feature_extractor,
-                         fer_training_data, load_model, now, predict_proba, save_history)
+                         fer_training_data, load_model, now, predict_proba, save_history, save_model)
 from .mapping import AROUSAL_LABELS, VALENCE_LABELS, expression_to_affect
 
 HEADS = {"valence": len(VALENCE_LABELS), "arousal": len(AROUSAL_LABELS)}
@@ -100,7 +100,7 @@ def train_emotion_cnn(profile: str = "full", expression_weights: str = "affect_e
     out = Path(out) if out else (WEIGHTS_DIR / "affect_emotion_cnn.keras" if profile == "full"
                                  else Path("runs") / "affect_emotion_cnn_quick.keras")
     out.parent.mkdir(parents=True, exist_ok=True)
-    model.save(out)
+    save_model(model, out)
     pv, pa = predict_affect(model, vx)
     info = {"weights": str(out), "train_images": int(len(tx)), "dropped_publictest_copies": dropped,
             "train_seconds": round(seconds, 1), "best_epoch": history["best_epoch"],

@@ -255,6 +255,15 @@ def load_model(name: str = "affect_expression_cnn"):
     return keras.saving.load_model(path, compile=False)
 
 
+def save_model(model, path) -> None:
+    """Save for inference: a clone without the optimizer's state (Adam's two slots per weight would triple the file)."""
+    import keras
+
+    clean = keras.models.clone_model(model)
+    clean.set_weights(model.get_weights())
+    clean.save(path)
+
+
 def save_history(history: dict, path) -> None:
     Path(path).write_text(json.dumps(history, indent=1))
 
@@ -295,7 +304,7 @@ def train_expression_cnn(profile: str = "full", out: str | Path | None = None, e
     acc_before = float((predict_proba(model, vx).argmax(1) == vy).mean())
     recalibrate_batchnorm(model, tx, seed=seed)
     seconds = now() - t0
-    model.save(out)
+    save_model(model, out)
     acc = float((predict_proba(model, vx).argmax(1) == vy).mean())
     info = {"weights": str(out), "train_images": int(len(tx)), "dropped_publictest_copies": dropped,
             "epochs": epochs or cfg["epochs"], "init": str(init) if init else None, "lr": lr, "best_epoch": history["best_epoch"], "train_seconds": round(seconds, 1),

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .expression import (PROFILES, WEIGHTS_DIR, build_sequence_model, feature_extractor, load_model, now,
-                         predict_proba, save_history)
+                         predict_proba, save_history, save_model)
 from .sequences import SequenceSet, average_per_frame, frame_matrix, make_sequences, pad_features
 
 MAX_LEN = 24
@@ -113,7 +113,7 @@ def train_sequence_model(target: str = "expression", profile: str = "full", cnn_
     name = f"affect_{target}_{cell}"
     out = Path(out) if out else (WEIGHTS_DIR / f"{name}.keras" if profile == "full" else Path("runs") / f"{name}_quick.keras")
     out.parent.mkdir(parents=True, exist_ok=True)
-    model.save(out)
+    save_model(model, out)
     info = {"weights": str(out), "cell": cell, "train_sequences": int(len(X)), "train_seconds": round(seconds, 1),
             "best_epoch": history["best_epoch"], "params": int(model.count_params()), "features_from": cnn_weights,
             "levels": list(TRAIN_LEVELS)}
