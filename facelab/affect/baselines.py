@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FacelabError
-from .expression import compiled_forward
+from .expression import predict_batches
 
 DEEPFACE_UNAVAILABLE = ("deepface's emotion model downloads its weights (facial_expression_model_weights.h5) from "
                         "GitHub on first use; this machine has no internet except PyPI, so it cannot be loaded")
@@ -75,8 +75,7 @@ class FerMiniXception:
 
         with warnings.catch_warnings():  # the hdf5 model names its input 'input_1': Keras 3 warns on every call
             warnings.simplefilter("ignore")
-            forward = compiled_forward(model)  # the same graph-mode inference as facelab's own CNN
-            return np.concatenate([forward(x[i:i + batch_size]).numpy() for i in range(0, len(x), batch_size)])
+            return predict_batches(model, x, batch_size)  # the same graph-mode inference as facelab's own CNN
 
     def predict(self, faces) -> np.ndarray:
         return self.predict_proba(faces).argmax(1)

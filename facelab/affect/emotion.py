@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .expression import (PROFILES, WEIGHTS_DIR, build_sequence_model, compiled_forward, feature_extractor,
-                         fer_training_data, load_model, now, predict_proba, save_history, save_model)
+from .expression import (PROFILES, WEIGHTS_DIR, build_sequence_model, feature_extractor, fer_training_data,
+                         load_model, now, predict_batches, predict_proba, save_history, save_model)
 from .mapping import AROUSAL_LABELS, VALENCE_LABELS, expression_to_affect
 
 HEADS = {"valence": len(VALENCE_LABELS), "arousal": len(AROUSAL_LABELS)}
@@ -118,19 +118,9 @@ def predict_affect(model, faces, tta: bool = False, batch_size: int = 512):
     if len(x) == 0:
         return np.zeros((0, 3), np.float32), np.zeros((0, 2), np.float32)
 
-    forward = compiled_forward(model)
-
-    def run(z):
-        vs, as_ = [], []
-        for i in range(0, len(z), batch_size):
-            v, a = forward(z[i:i + batch_size].astype(np.float32))
-            vs.append(v.numpy())
-            as_.append(a.numpy())
-        return np.concatenate(vs), np.concatenate(as_)
-
-    v, a = run(x)
+    v, a = predict_batches(model, x, batch_size)
     if tta:
-        v2, a2 = run(x[:, :, ::-1])
+        v2, a2 = predict_batches(model, x[:, :, ::-1], batch_size)
         v, a = (v + v2) / 2, (a + a2) / 2
     return v, a
 

@@ -208,18 +208,19 @@ def predict_proba(model, faces, tta: bool = False, batch_size: int = 512) -> np.
         x = x[..., None]
     if len(x) == 0:
         return np.zeros((0, model.output_shape[-1]), np.float32)
-    p = _predict(model, x, batch_size)
+    p = predict_batches(model, x, batch_size)
     if tta:
-        p = (p + _predict(model, x[:, :, ::-1], batch_size)) / 2
+        p = (p + predict_batches(model, x[:, :, ::-1], batch_size)) / 2
     return p
 
 
-def _predict(model, x, batch_size):
+def predict_batches(model, x, batch_size: int = 512):
+    """``model`` on ``x`` in batches through :func:`compiled_forward`; a model with several outputs gives a list."""
     forward = compiled_forward(model)
-    out = []
-    for i in range(0, len(x), batch_size):
-        out.append(forward(x[i:i + batch_size].astype(np.float32)).numpy())
-    return np.concatenate(out)
+    outs = [forward(x[i:i + batch_size].astype(np.float32)) for i in range(0, len(x), batch_size)]
+    if isinstance(outs[0], (list, tuple)):
+        return [np.concatenate([o[k].numpy() for o in outs]) for k in range(len(outs[0]))]
+    return np.concatenate([o.numpy() for o in outs])
 
 
 _COMPILED = weakref.WeakKeyDictionary()
@@ -237,7 +238,8 @@ def compiled_forward(model):
         import tensorflow as tf
 
         spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
-        fn = _COMPILED[model] = tf.function(lambda b: model(b, training=False), input_signature=[spec])
+        ref = weakref.ref(model)  # the cached graph must not keep its model (the cache's key) alive
+        fn = _COMPILED[model] = tf.function(lambda b: ref()(b, training=False), input_signature=[spec])
     return fn
 
 
