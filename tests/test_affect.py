@@ -132,6 +132,41 @@ def test_compiled_inference_cache_lets_models_go():
     assert ref() is None  # notebooks build many models: the graph cache must not keep them in memory
 
 
+def test_bfloat16_training_ships_a_float32_net():
+    import keras
+
+    from facelab.affect.expression import build_expression_cnn, dtype_policy, float32_copy
+
+    build = lambda: build_expression_cnn(widths=(4, 4, 4, 8))  # noqa: E731
+    with dtype_policy("mixed_bfloat16"):
+        mixed = build()
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored
+    assert mixed.get_layer("b0_conv0").compute_dtype == "bfloat16"
+    assert mixed.output.dtype == "float32"  # the softmax stays float32 under the mixed policy
+    plain = float32_copy(mixed, build)
+    assert {layer.dtype_policy.name for layer in plain.layers} == {"float32"}
+    for a, b in zip(mixed.get_weights(), plain.get_weights()):
+        np.testing.assert_array_equal(a, b)  # mixed-policy variables are float32: the copy is exact
+    x = np.random.default_rng(0).integers(0, 256, (5, 48, 48, 1)).astype(np.float32)
+    np.testing.assert_allclose(plain(x, training=False), mixed(x, training=False), atol=0.05)  # bf16 rounding only
+    with pytest.raises(RuntimeError), dtype_policy("mixed_bfloat16"):
+        raise RuntimeError
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored after an error too
+
+
+def test_wall_clock_schedule_and_budget_stop(fer):
+    from facelab.affect.expression import build_expression_cnn, train_cnn, wall_clock_lr
+
+    lrs = [wall_clock_lr(f, 2e-3) for f in np.linspace(0, 1, 101)]
+    assert lrs[0] == pytest.approx(2e-4) and lrs[5] == pytest.approx(2e-3) and lrs[-1] == pytest.approx(0, abs=1e-12)
+    assert np.all(np.diff(lrs[:6]) > 0) and np.all(np.diff(lrs[5:]) < 0)  # warm-up, then cosine decay
+    assert wall_clock_lr(3.0, 2e-3) == 0  # past the budget
+    x, y = fer["train"].x[:256, ..., None], fer["train"].y[:256]
+    hist = train_cnn(build_expression_cnn(widths=(4, 4, 4, 8)), x, y, x[:64], y[:64], epochs=1000, batch_size=64,
+                     verbose=0, time_budget_s=2.0)
+    assert 1 <= len(hist["loss"]) < 1000  # stopped by the clock, not by the epoch cap
+
+
 def test_model_shapes():
     from facelab.affect.emotion import build_affect_rnn, build_emotion_cnn
     from facelab.affect.expression import build_expression_cnn, build_sequence_model, feature_extractor

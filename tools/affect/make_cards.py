@@ -16,11 +16,23 @@ def seqtable(cols):
 h = H["affect_expression_cnn"]; e = ev["expr_cnn"]
 runs = h.get("earlier_runs", []) + [{k: h[k] for k in ("epochs", "lr", "init", "train_seconds", "best_epoch", "publictest_accuracy")}]
 if len(runs) == 1:
-    train_desc = (f"one run from a fresh net, {h['epochs']} epochs (Adam, peak learning rate {h['lr']:g}, "
-                  "linear warm-up over the first 5 % of steps, then cosine decay)")
+    budget = h.get("time_budget_min")
+    if budget:  # wall-clock schedule: the epoch count is what this machine managed in the budget
+        train_desc = (f"one run from a fresh net over a {budget:g}-minute wall-clock budget: {h['epochs']} epochs fitted in it "
+                      "(Adam, peak learning rate {:g}, linear warm-up over the first 5 % of the budget, then cosine decay "
+                      "to 0 as a function of elapsed time, `facelab.affect.expression.wall_clock_lr`)".format(h["lr"]))
+    else:
+        train_desc = (f"one run from a fresh net, {h['epochs']} epochs (Adam, peak learning rate {h['lr']:g}, "
+                      "linear warm-up over the first 5 % of steps, then cosine decay)")
+    train_desc += ("; computed in bfloat16 with float32 weights (Keras's `mixed_bfloat16` policy, chosen by "
+                   "`--precision auto` because this CPU has AVX512-BF16), saved as a float32 net"
+                   if h.get("precision") == "mixed_bfloat16" else "")
+    same_profile = (budget == PROFILES["full"].get("minutes")) if budget else h["epochs"] == PROFILES["full"]["epochs"]
     retrain = (f"`facelab train expression --model cnn --profile full`"
-               + (f" --epochs {h['epochs']}" if h["epochs"] != PROFILES["full"]["epochs"] else "")
-               + " (writes `facelab/weights/affect_expression_cnn.keras` and its history JSON)")
+               + ("" if same_profile else (f" --minutes {budget:g}" if budget else f" --epochs {h['epochs']}"))
+               + " (writes `facelab/weights/affect_expression_cnn.keras` and its history JSON"
+               + (f"; a machine of another speed fits another number of epochs in the budget, `--epochs {h['epochs']}` "
+                  "runs this one's count on a step-based schedule instead)" if budget else ")"))
 else:
     train_desc = (f"{len(runs)} runs, each continuing from the previous one's kept weights (Adam, linear warm-up then cosine decay): "
                   + "; ".join(f"{r['epochs']} epochs at peak learning rate {r['lr']:g} (PublicTest {pct(r['publictest_accuracy'])} after BN recalibration)" for r in runs))
