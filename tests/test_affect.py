@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import cv2
@@ -197,7 +198,9 @@ def shipped_cnn():
 
 def test_shipped_weights_exist_with_cards():
     for name in ("affect_expression_cnn", "affect_expression_lstm", "affect_emotion_cnn", "affect_emotion_gru"):
-        assert (WEIGHTS / f"{name}.keras").stat().st_size < 6_000_000  # inference files: no optimizer state
+        assert (WEIGHTS / f"{name}.keras").stat().st_size < 6_000_000
+        with zipfile.ZipFile(WEIGHTS / f"{name}.keras") as archive:  # inference files: saved uncompiled,
+            assert not json.loads(archive.read("config.json")).get("compile_config")  # so no optimizer state
         assert "facelab train" in (WEIGHTS / f"{name}.md").read_text()
 
 

@@ -309,10 +309,10 @@ def load_model(name: str = "affect_expression_cnn"):
 
 
 def save_model(model, path) -> None:
-    """Save for inference: a clone without the optimizer's state (Adam's two slots per weight would triple the file)."""
-    import keras
-
-    clean = keras.models.clone_model(model)
+    """Save for inference: a rebuilt copy without the optimizer's state (Adam's two slots per weight would triple
+    the file). Rebuilt from the config, not ``keras.models.clone_model``: that one compiles the clone when the
+    original is compiled, optimizer included."""
+    clean = model.__class__.from_config(model.get_config())
     clean.set_weights(model.get_weights())
     clean.save(path)
 

@@ -30,6 +30,7 @@ if len(runs) == 1:
     same_profile = (budget == PROFILES["full"].get("minutes")) if budget else h["epochs"] == PROFILES["full"]["epochs"]
     retrain = (f"`facelab train expression --model cnn --profile full`"
                + ("" if same_profile else (f" --minutes {budget:g}" if budget else f" --epochs {h['epochs']}"))
+               + (" --precision float32" if h.get("precision", "float32") == "float32" else "")
                + " (writes `facelab/weights/affect_expression_cnn.keras` and its history JSON"
                + (f"; a machine of another speed fits another number of epochs in the budget, `--epochs {h['epochs']}` "
                   "runs this one's count on a step-based schedule instead)" if budget else ")"))
