@@ -363,6 +363,6 @@ def register(commands, train, evaluate) -> None:
                                 "training stops when it is spent (full profile default 95; off with --epochs)")
             p.add_argument("--precision", choices=["auto", "mixed_bfloat16", "float32"], default="auto",
                            help="cnn: arithmetic while training; auto = mixed_bfloat16 (bfloat16 maths, float32 "
-                                "weights, 1.5x faster here) where the CPU has native bfloat16 (AVX512-BF16 or AMX), "
-                                "else float32. The saved net is float32 either way.")
+                                "weights, 1.5x faster here) where the CPU has native bfloat16 (AVX512-BF16 or AMX) and "
+                                "--init is not given, else float32. The saved net is float32 either way.")
         p.set_defaults(func=lambda a, t=target: _cmd_train(a, t))

@@ -163,7 +163,8 @@ def train_cnn(model, train_x, train_y, val_x, val_y, epochs: int = 30, batch_siz
     from ..config import set_seeds
 
     set_seeds(seed)
-    callbacks = [_KeepBest(checkpoint), *extra_callbacks]
+    best = _KeepBest(checkpoint)
+    callbacks = [best, *extra_callbacks]
     if time_budget_s:
         schedule = lr / 10  # the TimeBudget callback sets it before every batch
         callbacks.append(_TimeBudget(time_budget_s, lr))
@@ -178,7 +179,6 @@ def train_cnn(model, train_x, train_y, val_x, val_y, epochs: int = 30, batch_siz
     y_va = keras.utils.to_categorical(val_y, model.output_shape[-1])
     hist = model.fit(train_x, y_tr, validation_data=(val_x, y_va), epochs=epochs, batch_size=batch_size,
                      shuffle=True, verbose=verbose, callbacks=callbacks, class_weight=class_weight)
-    best = callbacks[0]
     if best.weights is not None:
         model.set_weights(best.weights)
     history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
@@ -375,7 +375,8 @@ def train_expression_cnn(profile: str = "full", out: str | Path | None = None, e
 
     ``init``: continue from these weights (a .keras file) instead of a fresh net, e.g. more epochs at a lower ``lr``.
     ``precision``: ``"mixed_bfloat16"`` (bfloat16 maths, float32 weights), ``"float32"``, or ``"auto"``: the first
-    where the CPU has native bfloat16 (:func:`cpu_has_bf16`). The saved net is float32 either way.
+    where the CPU has native bfloat16 (:func:`cpu_has_bf16`) and there is no ``init`` (a loaded net keeps the
+    float32 layers it was saved with), else float32. The saved net is float32 either way.
     ``minutes``: wall-clock training budget (default: the profile's; none when ``epochs`` is given).
     """
     from ..config import set_seeds
