@@ -136,16 +136,17 @@ def test_compiled_inference_cache_lets_models_go():
 def test_bfloat16_training_ships_a_float32_net():
     import keras
 
-    from facelab.affect.expression import build_expression_cnn, dtype_policy, float32_copy
+    from facelab.affect.expression import build_expression_cnn, dtype_policy, rebuilt
 
-    build = lambda: build_expression_cnn(widths=(4, 4, 4, 8))  # noqa: E731
     with dtype_policy("mixed_bfloat16"):
-        mixed = build()
+        mixed = build_expression_cnn(widths=(4, 4, 4, 8))  # not the default net: the copy follows its config
     assert keras.mixed_precision.global_policy().name == "float32"  # restored
     assert mixed.get_layer("b0_conv0").compute_dtype == "bfloat16"
     assert mixed.output.dtype == "float32"  # the softmax stays float32 under the mixed policy
-    plain = float32_copy(mixed, build)
+    plain = rebuilt(mixed, float32=True)
     assert {layer.dtype_policy.name for layer in plain.layers} == {"float32"}
+    assert {layer.dtype_policy.name for layer in plain.get_layer("augment").layers} == {"float32"}  # nested too
+    assert [w.shape for w in plain.weights] == [w.shape for w in mixed.weights]
     for a, b in zip(mixed.get_weights(), plain.get_weights()):
         np.testing.assert_array_equal(a, b)  # mixed-policy variables are float32: the copy is exact
     x = np.random.default_rng(0).integers(0, 256, (5, 48, 48, 1)).astype(np.float32)
@@ -155,14 +156,26 @@ def test_bfloat16_training_ships_a_float32_net():
     assert keras.mixed_precision.global_policy().name == "float32"  # restored after an error too
 
 
-def test_wall_clock_schedule_and_budget_stop(fer):
-    from facelab.affect.expression import build_expression_cnn, train_cnn, wall_clock_lr
+def test_learning_rate_schedule_by_steps_and_by_clock(fer):
+    import keras
 
-    lrs = [wall_clock_lr(f, 2e-3) for f in np.linspace(0, 1, 101)]
+    from facelab.affect.expression import build_expression_cnn, train_cnn, warmup_cosine_lr
+
+    lrs = [warmup_cosine_lr(f, 2e-3) for f in np.linspace(0, 1, 101)]
     assert lrs[0] == pytest.approx(2e-4) and lrs[5] == pytest.approx(2e-3) and lrs[-1] == pytest.approx(0, abs=1e-12)
     assert np.all(np.diff(lrs[:6]) > 0) and np.all(np.diff(lrs[5:]) < 0)  # warm-up, then cosine decay
-    assert wall_clock_lr(3.0, 2e-3) == 0  # past the budget
+    assert warmup_cosine_lr(3.0, 2e-3) == 0  # past the budget
     x, y = fer["train"].x[:256, ..., None], fer["train"].y[:256]
+    seen = []
+
+    class RecordLR(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+
+    model = build_expression_cnn(widths=(4, 4, 4, 8))
+    train_cnn(model, x, y, x[:64], y[:64], epochs=2, batch_size=64, verbose=0, extra_callbacks=[RecordLR()])
+    steps = 2 * 4  # 256 faces in batches of 64, two epochs: the schedule runs over the steps
+    np.testing.assert_allclose(seen, [warmup_cosine_lr(k / steps, 2e-3) for k in range(steps)], rtol=1e-5)
     hist = train_cnn(build_expression_cnn(widths=(4, 4, 4, 8)), x, y, x[:64], y[:64], epochs=1000, batch_size=64,
                      verbose=0, time_budget_s=2.0)
     assert 1 <= len(hist["loss"]) < 1000  # stopped by the clock, not by the epoch cap

@@ -293,6 +293,7 @@ def _cmd_train(args, target: str) -> int:
 
 # ---------------------------------------------------------------- registration
 def register(commands, train, evaluate) -> None:
+    from .expression import PROFILES  # numpy only: keeps --help fast
     fmt = argparse.RawDescriptionHelpFormatter
     crop_help = ("each input is one roughly centred face, as FER2013's are: no detection, one result per input, "
                  "in order")
@@ -360,7 +361,8 @@ def register(commands, train, evaluate) -> None:
             p.add_argument("--lr", type=float, help="cnn: peak learning rate (default 2e-3)")
             p.add_argument("--minutes", type=float,
                            help="cnn: wall-clock training budget; the learning-rate schedule runs over it and "
-                                "training stops when it is spent (full profile default 95; off with --epochs)")
+                                "training stops when it is spent (full profile default "
+                                f"{PROFILES['full']['minutes']:g}; off with --epochs)")
             p.add_argument("--precision", choices=["auto", "mixed_bfloat16", "float32"], default="auto",
                            help="cnn: arithmetic while training; auto = mixed_bfloat16 (bfloat16 maths, float32 "
                                 "weights, 1.5x faster here) where the CPU has native bfloat16 (AVX512-BF16 or AMX) and "

@@ -153,32 +153,27 @@ def fer_training_data(splits=None, drop_duplicates: bool = True):
 def train_cnn(model, train_x, train_y, val_x, val_y, epochs: int = 30, batch_size: int = 128, lr: float = 2e-3,
               label_smoothing: float = 0.1, checkpoint: str | Path | None = None, verbose: int = 2, seed: int = 42,
               class_weight=None, extra_callbacks=(), time_budget_s: float | None = None):
-    """Adam with a one-cycle-ish schedule (linear warm-up over 5 %, cosine decay to 0), label smoothing;
-    keeps the weights of the epoch with the best validation accuracy (model selection on ``val``).
+    """Adam with a one-cycle-ish schedule (:func:`warmup_cosine_lr`: linear warm-up over 5 %, cosine decay to 0),
+    label smoothing; keeps the weights of the epoch with the best validation accuracy (model selection on ``val``).
 
     ``time_budget_s``: the schedule runs over that much wall-clock time instead of ``epochs`` (then only a cap)
-    and training stops when it is spent: see :func:`wall_clock_lr`."""
+    and training stops when it is spent."""
     import keras
 
     from ..config import set_seeds
 
     set_seeds(seed)
     best = _KeepBest(checkpoint)
-    callbacks = [best, *extra_callbacks]
-    if time_budget_s:
-        schedule = lr / 10  # the TimeBudget callback sets it before every batch
-        callbacks.append(_TimeBudget(time_budget_s, lr))
-    else:
-        steps = int(np.ceil(len(train_x) / batch_size)) * epochs
-        schedule = keras.optimizers.schedules.CosineDecay(lr / 10, decay_steps=max(1, steps - steps // 20),
-                                                          warmup_target=lr, warmup_steps=steps // 20)
-    model.compile(optimizer=keras.optimizers.Adam(schedule),
+    steps = int(np.ceil(len(train_x) / batch_size)) * epochs
+    schedule = _ProgressSchedule(lr, seconds=time_budget_s, steps=None if time_budget_s else steps)
+    model.compile(optimizer=keras.optimizers.Adam(lr / 10),  # a plain variable: the schedule callback sets it
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
                   metrics=["accuracy"])
     y_tr = keras.utils.to_categorical(train_y, model.output_shape[-1])
     y_va = keras.utils.to_categorical(val_y, model.output_shape[-1])
     hist = model.fit(train_x, y_tr, validation_data=(val_x, y_va), epochs=epochs, batch_size=batch_size,
-                     shuffle=True, verbose=verbose, callbacks=callbacks, class_weight=class_weight)
+                     shuffle=True, verbose=verbose, callbacks=[best, schedule, *extra_callbacks],
+                     class_weight=class_weight)
     if best.weights is not None:
         model.set_weights(best.weights)
     history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
@@ -186,44 +181,50 @@ def train_cnn(model, train_x, train_y, val_x, val_y, epochs: int = 30, batch_siz
     return history
 
 
-def wall_clock_lr(fraction: float, peak: float, warmup: float = 0.05) -> float:
-    """The learning rate of :func:`train_cnn`'s schedule (warm-up from ``peak``/10, then cosine to 0) at
-    ``fraction`` of the training budget.
+def warmup_cosine_lr(fraction: float, peak: float, warmup: float = 0.05) -> float:
+    """:func:`train_cnn`'s learning rate at ``fraction`` of training: warm-up from ``peak``/10, then cosine to 0.
 
-    With a time budget the fraction is of wall-clock time, not of steps ("budgeted training", Li, Yumer &
+    The fraction is of steps, or, with a time budget, of wall-clock time ("budgeted training", Li, Yumer &
     Ramanan, ICLR 2020): the full profile must finish in 2 hours on 2 shared cores whose speed varies by half
-    from hour to hour (90-150 s per FER2013 epoch here), so a fixed epoch count either overruns or wastes time.
-    Written here because Keras's schedules are functions of the step count only."""
+    from hour to hour (77-151 s per FER2013 epoch here), so a fixed epoch count either overruns or wastes time.
+    Written here, once for both, because Keras's schedules are functions of the step count only."""
     fraction = min(max(fraction, 0.0), 1.0)
     if fraction < warmup:
         return peak / 10 + (peak - peak / 10) * fraction / warmup
     return 0.5 * peak * (1 + math.cos(math.pi * (fraction - warmup) / (1 - warmup)))
 
 
-def _time_budget_class():
+def _progress_schedule_class():
     import keras
 
-    class TimeBudget(keras.callbacks.Callback):
-        """Sets the learning rate from the elapsed share of ``seconds`` before each batch; stops when spent."""
+    class ProgressSchedule(keras.callbacks.Callback):
+        """Sets the learning rate before each batch from the share of training done: of ``steps``, or of
+        ``seconds`` of wall-clock time, in which case training also stops when they are spent."""
 
-        def __init__(self, seconds: float, peak: float):
+        def __init__(self, peak: float, seconds: float | None = None, steps: int | None = None):
             super().__init__()
-            self.seconds, self.peak, self.t0 = seconds, peak, None
+            if not (seconds or steps):
+                raise ValueError("ProgressSchedule needs seconds or steps")
+            self.peak, self.seconds, self.steps, self.t0, self.step = peak, seconds, steps, None, 0
 
         def on_train_begin(self, logs=None):
-            self.t0 = time.perf_counter()
+            self.t0, self.step = time.perf_counter(), 0
 
         def on_train_batch_begin(self, batch, logs=None):
-            fraction = (time.perf_counter() - self.t0) / self.seconds
-            self.model.optimizer.learning_rate = wall_clock_lr(fraction, self.peak)
-            if fraction >= 1:
+            if self.seconds:
+                fraction = (time.perf_counter() - self.t0) / self.seconds
+            else:
+                fraction = self.step / self.steps
+            self.step += 1
+            self.model.optimizer.learning_rate = warmup_cosine_lr(fraction, self.peak)
+            if self.seconds and fraction >= 1:
                 self.model.stop_training = True  # Keras ends the epoch after this batch (validation still runs)
 
-    return TimeBudget
+    return ProgressSchedule
 
 
-def _TimeBudget(seconds, peak):  # noqa: N802 (keeps keras out of module import)
-    return _time_budget_class()(seconds, peak)
+def _ProgressSchedule(peak, seconds=None, steps=None):  # noqa: N802 (keeps keras out of module import)
+    return _progress_schedule_class()(peak, seconds=seconds, steps=steps)
 
 
 def _keep_best_class():
@@ -309,12 +310,42 @@ def load_model(name: str = "affect_expression_cnn"):
 
 
 def save_model(model, path) -> None:
-    """Save for inference: a rebuilt copy without the optimizer's state (Adam's two slots per weight would triple
-    the file). Rebuilt from the config, not ``keras.models.clone_model``: that one compiles the clone when the
-    original is compiled, optimizer included."""
-    clean = model.__class__.from_config(model.get_config())
-    clean.set_weights(model.get_weights())
-    clean.save(path)
+    """Save for inference: an uncompiled copy (:func:`rebuilt`), without the optimizer's state (Adam's two slots
+    per weight would triple the file)."""
+    rebuilt(model).save(path)
+
+
+def rebuilt(model, float32: bool = False):
+    """An uncompiled copy of ``model`` with the same weights, rebuilt from its config (not
+    ``keras.models.clone_model``: that one compiles the clone when the original is compiled, optimizer included).
+
+    ``float32``: every layer in float32, whatever dtype policy the model was built under (what ships after
+    ``mixed_bfloat16`` training, so that inference needs no bfloat16 hardware). Under a mixed policy the
+    variables are float32 already (only the computation is bfloat16), so the copy is exact."""
+    config = _float32_config(model.get_config()) if float32 else model.get_config()
+    copy = model.__class__.from_config(config)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _float32_config(node):
+    """A Keras config with every layer's dtype policy, and every float input dtype, set to float32.
+    Written here because Keras has no API to change a built model's policy; the config walk covers nested
+    models (the augmentation block is a Sequential with its own input layer)."""
+    if isinstance(node, list):
+        return [_float32_config(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key == "dtype" and isinstance(value, dict) and value.get("class_name") == "DTypePolicy":
+            value = {**value, "config": {**value["config"], "name": "float32"}}
+        elif key == "dtype" and value in ("bfloat16", "float16"):
+            value = "float32"
+        else:
+            value = _float32_config(value)
+        out[key] = value
+    return out
 
 
 def save_history(history: dict, path) -> None:
@@ -329,8 +360,9 @@ def now() -> float:
 PROFILES = {
     # quick: the workflow on a small subset in about a minute; full: the shipped weights
     "quick": {"train_subset": 3000, "epochs": 1, "seq_train": 300, "seq_epochs": 2},
-    # full: a 95-minute wall-clock schedule (see wall_clock_lr), 200 epochs at most; --epochs N: N epochs instead
-    "full": {"train_subset": None, "epochs": 200, "minutes": 95, "seq_train": 3000, "seq_epochs": 30},
+    # full: a 110-minute wall-clock schedule (see warmup_cosine_lr), 200 epochs at most; --epochs N: N epochs instead.
+    # 110 minutes leave ~8 minutes of the 2-hour target for loading FER2013 and the batch-norm recalibration.
+    "full": {"train_subset": None, "epochs": 200, "minutes": 110, "seq_train": 3000, "seq_epochs": 30},
 }
 
 
@@ -358,16 +390,6 @@ def dtype_policy(name: str):
         keras.mixed_precision.set_global_policy(old)
 
 
-def float32_copy(model, build=None):
-    """The same weights in a float32 net: what ships, so that inference needs no bfloat16 hardware.
-
-    Under a mixed policy the variables are float32 already (only the computation is bfloat16), so this is exact."""
-    with dtype_policy("float32"):
-        model32 = (build or build_expression_cnn)()
-    model32.set_weights(model.get_weights())
-    return model32
-
-
 def train_expression_cnn(profile: str = "full", out: str | Path | None = None, epochs: int | None = None,
                          seed: int = 42, verbose: int = 2, init: str | Path | None = None, lr: float = 2e-3,
                          precision: str = "auto", minutes: float | None = None) -> dict:
@@ -376,7 +398,7 @@ def train_expression_cnn(profile: str = "full", out: str | Path | None = None, e
     ``init``: continue from these weights (a .keras file) instead of a fresh net, e.g. more epochs at a lower ``lr``.
     ``precision``: ``"mixed_bfloat16"`` (bfloat16 maths, float32 weights), ``"float32"``, or ``"auto"``: the first
     where the CPU has native bfloat16 (:func:`cpu_has_bf16`) and there is no ``init`` (a loaded net keeps the
-    float32 layers it was saved with), else float32. The saved net is float32 either way.
+    float32 layers it was saved with), else float32. The saved net is float32 either way (:func:`rebuilt`).
     ``minutes``: wall-clock training budget (default: the profile's; none when ``epochs`` is given).
     """
     from ..config import set_seeds
@@ -399,7 +421,7 @@ def train_expression_cnn(profile: str = "full", out: str | Path | None = None, e
         history = train_cnn(model, tx, ty, vx, vy, epochs=epochs or cfg["epochs"], checkpoint=out,
                             verbose=verbose, seed=seed, lr=lr, time_budget_s=minutes * 60 if minutes else None)
     if precision != "float32":
-        model = float32_copy(model)
+        model = rebuilt(model, float32=True)
     acc_before = float((predict_proba(model, vx).argmax(1) == vy).mean())
     recalibrate_batchnorm(model, tx, seed=seed)
     seconds = now() - t0

@@ -20,7 +20,7 @@ if len(runs) == 1:
     if budget:  # wall-clock schedule: the epoch count is what this machine managed in the budget
         train_desc = (f"one run from a fresh net over a {budget:g}-minute wall-clock budget: {h['epochs']} epochs fitted in it "
                       "(Adam, peak learning rate {:g}, linear warm-up over the first 5 % of the budget, then cosine decay "
-                      "to 0 as a function of elapsed time, `facelab.affect.expression.wall_clock_lr`)".format(h["lr"]))
+                      "to 0 as a function of elapsed time, `facelab.affect.expression.warmup_cosine_lr`)".format(h["lr"]))
     else:
         train_desc = (f"one run from a fresh net, {h['epochs']} epochs (Adam, peak learning rate {h['lr']:g}, "
                       "linear warm-up over the first 5 % of steps, then cosine decay)")
