@@ -9,6 +9,9 @@ from pathlib import Path
 
 from ..errors import BadInputError, FacelabError
 
+# expression imports no Keras at module level, and its other imports come with facelab.affect already
+from .expression import PROFILES
+
 SEQUENCE_NOTE = ("With --model {seq}: the images given, in the order given, form ONE sequence (one frame each: the "
                  "whole image with --crop, else its largest detected face) and the output is ONE result for the "
                  "sequence; frames without a face are skipped.")
@@ -293,7 +296,6 @@ def _cmd_train(args, target: str) -> int:
 
 # ---------------------------------------------------------------- registration
 def register(commands, train, evaluate) -> None:
-    from .expression import PROFILES  # numpy only: keeps --help fast
     fmt = argparse.RawDescriptionHelpFormatter
     crop_help = ("each input is one roughly centred face, as FER2013's are: no detection, one result per input, "
                  "in order")
