@@ -176,9 +176,14 @@ def test_learning_rate_schedule_by_steps_and_by_clock(fer):
     train_cnn(model, x, y, x[:64], y[:64], epochs=2, batch_size=64, verbose=0, extra_callbacks=[RecordLR()])
     steps = 2 * 4  # 256 faces in batches of 64, two epochs: the schedule runs over the steps
     np.testing.assert_allclose(seen, [warmup_cosine_lr(k / steps, 2e-3) for k in range(steps)], rtol=1e-5)
-    hist = train_cnn(build_expression_cnn(widths=(4, 4, 4, 8)), x, y, x[:64], y[:64], epochs=1000, batch_size=64,
-                     verbose=0, time_budget_s=2.0)
+    # AdamW by default, decaying conv and dense kernels only (Keras has no public query for the exclusions)
+    decayed = {v.path.split("/")[-1] for v in model.trainable_variables if model.optimizer._use_weight_decay(v)}
+    assert isinstance(model.optimizer, keras.optimizers.AdamW) and decayed == {"kernel"}
+    model = build_expression_cnn(widths=(4, 4, 4, 8))
+    hist = train_cnn(model, x, y, x[:64], y[:64], epochs=1000, batch_size=64, verbose=0, time_budget_s=2.0,
+                     weight_decay=0)
     assert 1 <= len(hist["loss"]) < 1000  # stopped by the clock, not by the epoch cap
+    assert type(model.optimizer) is keras.optimizers.Adam  # weight_decay=0: plain Adam
 
 
 def test_model_shapes():

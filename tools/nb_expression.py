@@ -96,8 +96,8 @@ rw.table("architectures", arch_rows)
 arch_rows"""),
 md("""## 4 · Training: a 1-epoch demo here, the shipped run's curves below
 
-The shipped weights were trained with `facelab train expression --model cnn --profile full` (Adam,
-warm-up then cosine decay, label smoothing 0.1, batch 128, the epoch with the best PublicTest accuracy kept, then
+The shipped weights were trained with `facelab train expression --model cnn --profile full` (the optimiser and
+its settings are in the model card; warm-up then cosine decay, label smoothing 0.1, batch 128, the epoch with the best PublicTest accuracy kept, then
 the batch-norm statistics re-estimated on clean faces; the model card lists any continuation run). Validation
 accuracy during training is measured *before* that re-estimation, so the curve understates the final model.
 Re-training them here would take almost 2 hours on 2 cores (computed in bfloat16 with float32 weights where the

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..errors import BadInputError, FacelabError
 
 # expression imports no Keras at module level, and its other imports come with facelab.affect already
-from .expression import PROFILES
+from .expression import PROFILES, WEIGHT_DECAY
 
 SEQUENCE_NOTE = ("With --model {seq}: the images given, in the order given, form ONE sequence (one frame each: the "
                  "whole image with --crop, else its largest detected face) and the output is ONE result for the "
@@ -280,7 +280,7 @@ def _cmd_train(args, target: str) -> int:
 
         info = train_expression_cnn(args.profile, out=args.out, epochs=args.epochs, seed=args.seed, init=args.init,
                                     lr=args.lr or 2e-3, precision=args.precision,
-                                    minutes=args.minutes)
+                                    minutes=args.minutes, weight_decay=args.weight_decay)
     elif target == "emotion" and args.model == "cnn":
         from .emotion import train_emotion_cnn
 
@@ -361,6 +361,9 @@ def register(commands, train, evaluate) -> None:
         if target == "expression":
             p.add_argument("--init", help="cnn: continue training from these .keras weights")
             p.add_argument("--lr", type=float, help="cnn: peak learning rate (default 2e-3)")
+            p.add_argument("--weight-decay", type=float, default=WEIGHT_DECAY,
+                           help=f"cnn: AdamW's decoupled weight decay, a step of lr x this (default {WEIGHT_DECAY:g}; "
+                                "0 = plain Adam, the recipe up to 2026-11-29)")
             p.add_argument("--minutes", type=float,
                            help="cnn: wall-clock training budget; the learning-rate schedule runs over it and "
                                 "training stops when it is spent (full profile default "

@@ -3,7 +3,7 @@
 merge_history.py joins a chain of `--init` continuation runs into the shipped history JSON."""
 import json, platform, os
 from pathlib import Path
-from facelab.affect.expression import PROFILES
+from facelab.affect.expression import PROFILES, WEIGHT_DECAY
 W = Path("facelab/weights")
 ev = json.load(open("runs/affect_full_eval.json"))
 H = {n: json.load(open(W / f"{n}.history.json")) for n in ("affect_expression_cnn", "affect_emotion_cnn", "affect_expression_lstm", "affect_emotion_gru")}
@@ -15,14 +15,16 @@ def seqtable(cols):
     return head + "".join(f"| {r['nuisance']} | " + " | ".join(pct(r[c[1]]) for c in cols) + " |\n" for r in seq)
 h = H["affect_expression_cnn"]; e = ev["expr_cnn"]
 runs = h.get("earlier_runs", []) + [{k: h[k] for k in ("epochs", "lr", "init", "train_seconds", "best_epoch", "publictest_accuracy")}]
+wd = h.get("weight_decay") or 0  # histories before 2026-11-29 have no such key: plain Adam
+opt_desc = f"AdamW with weight decay {wd:g} on conv and dense kernels" if wd else "Adam"
 if len(runs) == 1:
     budget = h.get("time_budget_min")
     if budget:  # wall-clock schedule: the epoch count is what this machine managed in the budget
         train_desc = (f"one run from a fresh net over a {budget:g}-minute wall-clock budget: {h['epochs']} epochs fitted in it "
-                      "(Adam, peak learning rate {:g}, linear warm-up over the first 5 % of the budget, then cosine decay "
-                      "to 0 as a function of elapsed time, `facelab.affect.expression.warmup_cosine_lr`)".format(h["lr"]))
+                      "({}, peak learning rate {:g}, linear warm-up over the first 5 % of the budget, then cosine decay "
+                      "to 0 as a function of elapsed time, `facelab.affect.expression.warmup_cosine_lr`)".format(opt_desc, h["lr"]))
     else:
-        train_desc = (f"one run from a fresh net, {h['epochs']} epochs (Adam, peak learning rate {h['lr']:g}, "
+        train_desc = (f"one run from a fresh net, {h['epochs']} epochs ({opt_desc}, peak learning rate {h['lr']:g}, "
                       "linear warm-up over the first 5 % of steps, then cosine decay)")
     train_desc += ("; computed in bfloat16 with float32 weights (Keras's `mixed_bfloat16` policy, chosen by "
                    "`--precision auto` because this CPU has AVX512-BF16), saved as a float32 net"
@@ -31,6 +33,7 @@ if len(runs) == 1:
     retrain = (f"`facelab train expression --model cnn --profile full`"
                + ("" if same_profile else (f" --minutes {budget:g}" if budget else f" --epochs {h['epochs']}"))
                + (" --precision float32" if h.get("precision", "float32") == "float32" else "")
+               + ("" if wd == WEIGHT_DECAY else f" --weight-decay {wd:g}")
                + " (writes `facelab/weights/affect_expression_cnn.keras` and its history JSON"
                + (f"; a machine of another speed fits another number of epochs in the budget, `--epochs {h['epochs']}` "
                   "runs this one's count on a step-based schedule instead)" if budget else ")"))
