@@ -206,6 +206,21 @@ def test_model_shapes():
     assert v.shape == (3, 3) and a.shape == (3, 2)
 
 
+def test_block_dropout_sits_between_blocks_only_when_asked():
+    import keras
+
+    from facelab.affect.expression import _block_dropout_of, build_expression_cnn
+
+    def rates(model):
+        return {layer.name: layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)}
+
+    older = build_expression_cnn(widths=(4, 4, 4, 8), block_dropout=0.1)  # the recipe up to 2026-11-29
+    assert rates(older) == pytest.approx({"b1_drop": 0.1, "b2_drop": 0.2, "b3_drop": 0.3, "head_drop": 0.4})
+    plain = build_expression_cnn(widths=(4, 4, 4, 8), block_dropout=0)
+    assert rates(plain) == {"head_drop": 0.4}  # only after the last batch norm
+    assert (_block_dropout_of(older), _block_dropout_of(plain)) == (0.1, 0.0)  # what the history records
+
+
 # ---------------------------------------------------------------- shipped weights
 @pytest.fixture(scope="module")
 def shipped_cnn():

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..errors import BadInputError, FacelabError
 
 # expression imports no Keras at module level, and its other imports come with facelab.affect already
-from .expression import PROFILES, WEIGHT_DECAY
+from .expression import BLOCK_DROPOUT, PROFILES, WEIGHT_DECAY
 
 SEQUENCE_NOTE = ("With --model {seq}: the images given, in the order given, form ONE sequence (one frame each: the "
                  "whole image with --crop, else its largest detected face) and the output is ONE result for the "
@@ -280,7 +280,8 @@ def _cmd_train(args, target: str) -> int:
 
         info = train_expression_cnn(args.profile, out=args.out, epochs=args.epochs, seed=args.seed, init=args.init,
                                     lr=args.lr or 2e-3, precision=args.precision,
-                                    minutes=args.minutes, weight_decay=args.weight_decay)
+                                    minutes=args.minutes, weight_decay=args.weight_decay,
+                                    block_dropout=args.block_dropout)
     elif target == "emotion" and args.model == "cnn":
         from .emotion import train_emotion_cnn
 
@@ -364,6 +365,9 @@ def register(commands, train, evaluate) -> None:
             p.add_argument("--weight-decay", type=float, default=WEIGHT_DECAY,
                            help=f"cnn: AdamW's decoupled weight decay, a step of lr x this (default {WEIGHT_DECAY:g}; "
                                 "0 = plain Adam, the recipe up to 2026-11-29)")
+            p.add_argument("--block-dropout", type=float, default=BLOCK_DROPOUT,
+                           help=f"cnn: dropout of this x b after conv block b = 1, 2, 3 (default {BLOCK_DROPOUT:g}; 0 = "
+                                "dropout only before the classifier, none before a batch norm)")
             p.add_argument("--minutes", type=float,
                            help="cnn: wall-clock training budget; the learning-rate schedule runs over it and "
                                 "training stops when it is spent (full profile default "

@@ -32,6 +32,10 @@ FEATURE_LAYER = "features"
 # AdamW's decoupled decay for train_cnn: with peak lr 2e-3 a step of 2e-4 at the peak, which is the AdamW paper's
 # normalised decay of 0.025 for batch 128, ~28 k faces and ~65 epochs (lambda = lambda_norm * sqrt(b / (B T)))
 WEIGHT_DECAY = 0.1
+# Dropout of 0.1 x b after conv block b = 1, 2, 3 (before the next block's batch norm; under test on 2026-11-29:
+# none, since dropout before a batch norm shifts the variance that the batch norm sees between training and
+# inference, Li, Chen, Hu & Yang, "Understanding the disharmony between dropout and batch normalization", CVPR 2019)
+BLOCK_DROPOUT = 0.1
 
 
 # ---------------------------------------------------------------- preprocessing
@@ -76,7 +80,8 @@ def augmentation_layers(strength: float = 1.0):
 
 def build_expression_cnn(widths=(32, 64, 128, 256), n_classes: int = N_CLASSES, dropout: float = 0.4,
                          separable: bool = False, augment: bool = True, first_separable: bool = True,
-                         convs_per_block=(1, 2, 2, 2), name: str = "expression_cnn"):
+                         convs_per_block=(1, 2, 2, 2), block_dropout: float = BLOCK_DROPOUT,
+                         name: str = "expression_cnn"):
     """The expression CNN (the shipped recipe is the default: a plain VGG-style net, 1.17 M parameters).
 
     ``widths``: channels of the four blocks (``convs_per_block`` 3x3 convs each, 2x2 max-pool
@@ -85,6 +90,8 @@ def build_expression_cnn(widths=(32, 64, 128, 256), n_classes: int = N_CLASSES, 
     ``separable``: depthwise-separable convs after the very first one (about 6x fewer weights
     and multiply-adds, but on CPU only 2x faster to train: the shipped net up to 2026-11-28);
     ``first_separable=False`` then makes the second conv of the 48x48 block plain too.
+    ``block_dropout``: dropout of ``block_dropout * b`` after block ``b`` = 1, 2, 3 (before the next batch norm);
+    ``dropout``: before the classifier, after the last batch norm.
     """
     import keras
     from keras import layers
@@ -101,8 +108,8 @@ def build_expression_cnn(widths=(32, 64, 128, 256), n_classes: int = N_CLASSES, 
             x = layers.BatchNormalization(name=f"b{b}_bn{c}")(x)
             x = layers.ReLU(name=f"b{b}_relu{c}")(x)
         x = layers.MaxPooling2D(name=f"b{b}_pool")(x)
-        if b >= 1:
-            x = layers.Dropout(0.1 * b, name=f"b{b}_drop")(x)
+        if b >= 1 and block_dropout:
+            x = layers.Dropout(block_dropout * b, name=f"b{b}_drop")(x)
     feat = layers.GlobalAveragePooling2D(name=FEATURE_LAYER)(x)
     x = layers.Dropout(dropout, name="head_drop")(feat)
     # float32 softmax even when trained under mixed_bfloat16 (bf16 probabilities would make a coarse loss)
@@ -405,7 +412,7 @@ def dtype_policy(name: str):
 def train_expression_cnn(profile: str = "full", out: str | Path | None = None, epochs: int | None = None,
                          seed: int = 42, verbose: int = 2, init: str | Path | None = None, lr: float = 2e-3,
                          precision: str = "auto", minutes: float | None = None,
-                         weight_decay: float = WEIGHT_DECAY) -> dict:
+                         weight_decay: float = WEIGHT_DECAY, block_dropout: float = BLOCK_DROPOUT) -> dict:
     """Train the expression CNN on FER2013 Training (PublicTest copies dropped), select on PublicTest, save ``out``.
 
     ``init``: continue from these weights (a .keras file) instead of a fresh net, e.g. more epochs at a lower ``lr``.
@@ -413,6 +420,7 @@ def train_expression_cnn(profile: str = "full", out: str | Path | None = None, e
     where the CPU has native bfloat16 (:func:`cpu_has_bf16`) and there is no ``init`` (a loaded net keeps the
     float32 layers it was saved with), else float32. The saved net is float32 either way (:func:`rebuilt`).
     ``minutes``: wall-clock training budget (default: the profile's; none when ``epochs`` is given).
+    ``block_dropout``: see :func:`build_expression_cnn` (ignored with ``init``: the loaded net keeps its layers).
     """
     from ..config import set_seeds
 
@@ -430,7 +438,7 @@ def train_expression_cnn(profile: str = "full", out: str | Path | None = None, e
     out.parent.mkdir(parents=True, exist_ok=True)
     t0 = now()
     with dtype_policy(precision):
-        model = load_model(init) if init else build_expression_cnn()
+        model = load_model(init) if init else build_expression_cnn(block_dropout=block_dropout)
         history = train_cnn(model, tx, ty, vx, vy, epochs=epochs or cfg["epochs"], checkpoint=out,
                             verbose=verbose, seed=seed, lr=lr, time_budget_s=minutes * 60 if minutes else None,
                             weight_decay=weight_decay)
@@ -443,12 +451,18 @@ def train_expression_cnn(profile: str = "full", out: str | Path | None = None, e
     acc = float((predict_proba(model, vx).argmax(1) == vy).mean())
     info = {"weights": str(out), "train_images": int(len(tx)), "dropped_publictest_copies": dropped,
             "epochs": len(history["loss"]), "time_budget_min": minutes, "init": str(init) if init else None, "lr": lr,
-            "weight_decay": weight_decay,
+            "weight_decay": weight_decay, "block_dropout": _block_dropout_of(model),
             "precision": precision, "best_epoch": history["best_epoch"], "train_seconds": round(seconds, 1),
             "publictest_accuracy_before_bn_recalibration": acc_before, "publictest_accuracy": acc,
             "params": int(model.count_params())}
     save_history({**history, **info}, out.with_suffix(".history.json"))
     return info
+
+
+def _block_dropout_of(model) -> float:
+    """The ``block_dropout`` a built net has (a net loaded with ``init`` keeps the one it was built with)."""
+    names = {layer.name: layer for layer in model.layers}
+    return float(names["b1_drop"].rate) if "b1_drop" in names else 0.0
 
 
 # ---------------------------------------------------------------- the architecture comparison the notebook shows

@@ -6,7 +6,7 @@ Run from the repository root: python tools/affect/compare_runs.py OUT.json NAME=
 import json
 import sys
 
-KEYS = ("epochs", "best_epoch", "time_budget_min", "lr", "weight_decay", "precision", "train_seconds",
+KEYS = ("epochs", "best_epoch", "time_budget_min", "lr", "weight_decay", "block_dropout", "precision", "train_seconds",
         "publictest_accuracy_before_bn_recalibration", "publictest_accuracy", "params")
 
 
@@ -14,6 +14,7 @@ def summary(path):
     h = json.load(open(path))
     row = {k: h.get(k) for k in KEYS}
     row["weight_decay"] = row["weight_decay"] or 0.0  # histories before 2026-11-29: plain Adam
+    row["block_dropout"] = h.get("block_dropout", 0.1)  # histories before 2026-11-29: 0.1 x block index
     row["final_train_accuracy"] = h["accuracy"][-1]  # on augmented faces, dropout on
     row["val_accuracy_by_epoch"] = [round(v, 4) for v in h["val_accuracy"]]  # before BN recalibration
     return row
@@ -23,7 +24,7 @@ if __name__ == "__main__":
     out, pairs = sys.argv[1], [a.split("=", 1) for a in sys.argv[2:]]
     runs = {name: summary(path) for name, path in pairs}
     record = {"written_by": "tools/affect/compare_runs.py", "split": "FER2013 PublicTest (all 3,589 faces)",
-              "command": "facelab train expression --model cnn --profile full --weight-decay WD", "runs": runs}
+              "command": "facelab train expression --model cnn --profile full [--weight-decay WD] [--block-dropout D]", "runs": runs}
     json.dump(record, open(out, "w"), indent=1)
     for name, r in runs.items():
         print(f"{name}: {r['epochs']} epochs (best {r['best_epoch']}), PublicTest "

@@ -3,7 +3,7 @@
 merge_history.py joins a chain of `--init` continuation runs into the shipped history JSON."""
 import json, platform, os
 from pathlib import Path
-from facelab.affect.expression import PROFILES, WEIGHT_DECAY
+from facelab.affect.expression import BLOCK_DROPOUT, PROFILES, WEIGHT_DECAY
 W = Path("facelab/weights")
 ev = json.load(open("runs/affect_full_eval.json"))
 H = {n: json.load(open(W / f"{n}.history.json")) for n in ("affect_expression_cnn", "affect_emotion_cnn", "affect_expression_lstm", "affect_emotion_gru")}
@@ -16,6 +16,9 @@ def seqtable(cols):
 h = H["affect_expression_cnn"]; e = ev["expr_cnn"]
 runs = h.get("earlier_runs", []) + [{k: h[k] for k in ("epochs", "lr", "init", "train_seconds", "best_epoch", "publictest_accuracy")}]
 wd = h.get("weight_decay") or 0  # histories before 2026-11-29 have no such key: plain Adam
+bd = h.get("block_dropout", 0.1)  # histories before 2026-11-29 have no such key: 0.1 x block index
+block_drop_desc = (f"dropout {', '.join(f'{bd * b:g}' for b in (1, 2, 3))} after the 2nd, 3rd and 4th block" if bd
+                   else "no dropout between the blocks (dropout before a batch norm shifts its variance: Li et al., CVPR 2019)")
 opt_desc = f"AdamW with weight decay {wd:g} on conv and dense kernels" if wd else "Adam"
 if len(runs) == 1:
     budget = h.get("time_budget_min")
@@ -34,6 +37,7 @@ if len(runs) == 1:
                + ("" if same_profile else (f" --minutes {budget:g}" if budget else f" --epochs {h['epochs']}"))
                + (" --precision float32" if h.get("precision", "float32") == "float32" else "")
                + ("" if wd == WEIGHT_DECAY else f" --weight-decay {wd:g}")
+               + ("" if bd == BLOCK_DROPOUT else f" --block-dropout {bd:g}")
                + " (writes `facelab/weights/affect_expression_cnn.keras` and its history JSON"
                + (f"; a machine of another speed fits another number of epochs in the budget, `--epochs {h['epochs']}` "
                   "runs this one's count on a step-based schedule instead)" if budget else ")"))
@@ -60,12 +64,12 @@ target_lines = "\n".join(f"  - {name}: {value}, {'met' if ok else '**not met**'}
 - **Architecture**: `facelab.affect.expression.build_expression_cnn()` — input 48x48x1 uint8 (the model rescales to [0, 1]),
   augmentation layers (flip, shift 10 %, rotation ~11°, zoom 10 %, contrast 20 %; training only), four blocks of plain 3x3 convs
   (32, 64, 128, 256 channels; one conv in the 48x48 block, two in each later one) with batch norm + ReLU and 2x2 max-pool,
-  dropout, global average pooling (layer `features`, 256-d, the per-frame feature of the sequence models), dropout 0.4, softmax 7.
+  {block_drop_desc}, global average pooling (layer `features`, 256-d, the per-frame feature of the sequence models), dropout 0.4, softmax 7.
   {h['params']:,} parameters.
 - **Data**: {common_data}
 - **Training**: {train_desc}, batch 128, label smoothing 0.1;
   the epoch with the best PublicTest accuracy kept (epoch {h['best_epoch']}); then the batch-norm statistics re-estimated on clean
-  Training faces (`recalibrate_batchnorm`: the dropout/augmentation variance shift cost
+  Training faces (`recalibrate_batchnorm`: the augmentation/dropout variance shift cost
   {pct(h['publictest_accuracy'] - h['publictest_accuracy_before_bn_recalibration'])} of accuracy:
   {pct(h['publictest_accuracy_before_bn_recalibration'])} before, {pct(h['publictest_accuracy'])} after).
   Trained in {train_seconds / 60:.0f} min on {machine}.
