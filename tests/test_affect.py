@@ -214,7 +214,7 @@ def test_block_dropout_sits_between_blocks_only_when_asked():
     def rates(model):
         return {layer.name: layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)}
 
-    older = build_expression_cnn(widths=(4, 4, 4, 8), block_dropout=0.1)  # the recipe up to 2026-11-29
+    older = build_expression_cnn(widths=(4, 4, 4, 8), block_dropout=0.1)  # the shipped recipe
     assert rates(older) == pytest.approx({"b1_drop": 0.1, "b2_drop": 0.2, "b3_drop": 0.3, "head_drop": 0.4})
     plain = build_expression_cnn(widths=(4, 4, 4, 8), block_dropout=0)
     assert rates(plain) == {"head_drop": 0.4}  # only after the last batch norm
