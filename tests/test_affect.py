@@ -221,6 +221,13 @@ def test_block_dropout_sits_between_blocks_only_when_asked():
     assert (_block_dropout_of(older), _block_dropout_of(plain)) == (0.1, 0.0)  # what the history records
 
 
+def test_history_recipe_reads_older_histories_as_their_recipe():
+    from facelab.affect.expression import history_recipe
+
+    assert history_recipe({"lr": 2e-3}) == {"weight_decay": 0.0, "block_dropout": 0.1}  # before 2026-11-29
+    assert history_recipe({"weight_decay": 0.1, "block_dropout": 0.0}) == {"weight_decay": 0.1, "block_dropout": 0.0}
+
+
 # ---------------------------------------------------------------- shipped weights
 @pytest.fixture(scope="module")
 def shipped_cnn():

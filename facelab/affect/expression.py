@@ -371,6 +371,12 @@ def save_history(history: dict, path) -> None:
     Path(path).write_text(json.dumps(history, indent=1))
 
 
+def history_recipe(history: dict) -> dict:
+    """The optimiser and dropout settings a saved training history records. Histories written before 2026-11-29 lack
+    them; those nets were trained with plain Adam (no weight decay) and block dropout 0.1."""
+    return {"weight_decay": history.get("weight_decay") or 0.0, "block_dropout": history.get("block_dropout", 0.1)}
+
+
 def now() -> float:
     return time.perf_counter()
 

@@ -7,7 +7,7 @@ import itertools
 import json
 import sys
 
-import numpy as np
+from sklearn.metrics import accuracy_score
 
 from facelab.affect import expression as ex
 from facelab.data import load_fer2013
@@ -15,7 +15,10 @@ from facelab.data import load_fer2013
 if __name__ == "__main__":
     record_path, pairs = sys.argv[1], [a.split("=", 1) for a in sys.argv[2:]]
     val = load_fer2013()["val"]
-    acc = lambda p: float((p.argmax(1) == val.y).mean())  # noqa: E731
+
+    def acc(proba):
+        return float(accuracy_score(val.y, proba.argmax(1)))
+
     probs, nets = {}, {}
     for name, path in pairs:
         model = ex.load_model(path)

@@ -6,6 +6,8 @@ Run from the repository root: python tools/affect/compare_runs.py OUT.json NAME=
 import json
 import sys
 
+from facelab.affect.expression import history_recipe
+
 KEYS = ("epochs", "best_epoch", "time_budget_min", "lr", "weight_decay", "block_dropout", "precision", "train_seconds",
         "publictest_accuracy_before_bn_recalibration", "publictest_accuracy", "params")
 
@@ -13,8 +15,7 @@ KEYS = ("epochs", "best_epoch", "time_budget_min", "lr", "weight_decay", "block_
 def summary(path):
     h = json.load(open(path))
     row = {k: h.get(k) for k in KEYS}
-    row["weight_decay"] = row["weight_decay"] or 0.0  # histories before 2026-11-29: plain Adam
-    row["block_dropout"] = h.get("block_dropout", 0.1)  # histories before 2026-11-29: 0.1 x block index
+    row.update(history_recipe(h))  # older histories lack these keys
     row["final_train_accuracy"] = h["accuracy"][-1]  # on augmented faces, dropout on
     row["val_accuracy_by_epoch"] = [round(v, 4) for v in h["val_accuracy"]]  # before BN recalibration
     return row

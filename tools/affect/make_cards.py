@@ -3,7 +3,7 @@
 merge_history.py joins a chain of `--init` continuation runs into the shipped history JSON."""
 import json, platform, os
 from pathlib import Path
-from facelab.affect.expression import BLOCK_DROPOUT, PROFILES, WEIGHT_DECAY
+from facelab.affect.expression import BLOCK_DROPOUT, PROFILES, WEIGHT_DECAY, history_recipe
 W = Path("facelab/weights")
 ev = json.load(open("runs/affect_full_eval.json"))
 H = {n: json.load(open(W / f"{n}.history.json")) for n in ("affect_expression_cnn", "affect_emotion_cnn", "affect_expression_lstm", "affect_emotion_gru")}
@@ -15,8 +15,8 @@ def seqtable(cols):
     return head + "".join(f"| {r['nuisance']} | " + " | ".join(pct(r[c[1]]) for c in cols) + " |\n" for r in seq)
 h = H["affect_expression_cnn"]; e = ev["expr_cnn"]
 runs = h.get("earlier_runs", []) + [{k: h[k] for k in ("epochs", "lr", "init", "train_seconds", "best_epoch", "publictest_accuracy")}]
-wd = h.get("weight_decay") or 0  # histories before 2026-11-29 have no such key: plain Adam
-bd = h.get("block_dropout", 0.1)  # histories before 2026-11-29 have no such key: 0.1 x block index
+recipe = history_recipe(h)  # older histories lack these keys
+wd, bd = recipe["weight_decay"], recipe["block_dropout"]
 block_drop_desc = (f"dropout {', '.join(f'{bd * b:g}' for b in (1, 2, 3))} after the 2nd, 3rd and 4th block" if bd
                    else "no dropout between the blocks (dropout before a batch norm shifts its variance: Li et al., CVPR 2019)")
 opt_desc = f"AdamW with weight decay {wd:g} on conv and dense kernels" if wd else "Adam"
