@@ -54,3 +54,21 @@ def test_update_cards_rewrites_only_marked_cards_from_their_stage(tmp_path):
     text = marked.read_text()
     assert "0.123" not in text and "| cnn | 0.951 |" in text and text.endswith("## Retrain\n")
     assert "kept" in other.read_text() and plain.read_text() == "# no markers\n"
+
+
+def test_update_readme_replaces_stages_with_results_and_keeps_the_others(tmp_path):
+    from facelab.report import update_readme
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# top\n<!-- results:start -->\n_old stamp_\n\n**detection** (full profile, day 1)\n\n"
+                      "| haar | 0.851 |\n\n**expression** (full profile, day 1)\n\n| cnn | 0.600 |\n"
+                      "<!-- results:end -->\n## after\n")
+    w = ResultsWriter("expression", "Expression", profile="full", out_dir=tmp_path / "results")
+    w.add("cnn", "accuracy", 0.673, "PublicTest", "fer2013").write()
+    ResultsWriter("features", "Features", profile="quick", out_dir=tmp_path / "results").add(
+        "pca", "acc", 0.5, "view1", "lfw").write()
+    text = update_readme(readme, tmp_path / "results").read_text()
+    assert "| haar | 0.851 |" in text and "| cnn | 0.600 |" not in text and "| cnn | 0.673 |" in text
+    order = [text.index(f"**{st}**") for st in ("detection", "features", "expression")]
+    assert order == sorted(order) and text.startswith("# top\n") and text.endswith("<!-- results:end -->\n## after\n")
+    assert "_old stamp_" not in text and not (tmp_path / "README.tmp").exists()
