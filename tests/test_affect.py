@@ -184,6 +184,13 @@ def test_learning_rate_schedule_by_steps_and_by_clock(fer):
                      weight_decay=0)
     assert 1 <= len(hist["loss"]) < 1000  # stopped by the clock, not by the epoch cap
     assert type(model.optimizer) is keras.optimizers.Adam  # weight_decay=0: plain Adam
+    model = build_expression_cnn(widths=(4, 4, 4, 8))
+    train_cnn(model, x, y, x[:64], y[:64], epochs=1, batch_size=64, verbose=0, optimizer="sgd", lr=0.1,
+              weight_decay=5e-3)
+    decayed = {v.path.split("/")[-1] for v in model.trainable_variables if model.optimizer._use_weight_decay(v)}
+    assert isinstance(model.optimizer, keras.optimizers.SGD) and model.optimizer.nesterov and decayed == {"kernel"}
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        train_cnn(model, x, y, x[:64], y[:64], epochs=1, optimizer="rmsprop")
 
 
 def test_model_shapes():
@@ -224,8 +231,10 @@ def test_block_dropout_sits_between_blocks_only_when_asked():
 def test_history_recipe_reads_older_histories_as_their_recipe():
     from facelab.affect.expression import history_recipe
 
-    assert history_recipe({"lr": 2e-3}) == {"weight_decay": 0.0, "block_dropout": 0.1}  # before 2026-11-29
-    assert history_recipe({"weight_decay": 0.1, "block_dropout": 0.0}) == {"weight_decay": 0.1, "block_dropout": 0.0}
+    assert history_recipe({"lr": 2e-3}) == {"optimizer": "adam", "weight_decay": 0.0, "block_dropout": 0.1}
+    assert (history_recipe({"weight_decay": 0.1, "block_dropout": 0.0})
+            == {"optimizer": "adam", "weight_decay": 0.1, "block_dropout": 0.0})
+    assert history_recipe({"optimizer": "sgd", "weight_decay": 5e-3})["optimizer"] == "sgd"
 
 
 # ---------------------------------------------------------------- shipped weights

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..errors import BadInputError, FacelabError
 
 # expression imports no Keras at module level, and its other imports come with facelab.affect already
-from .expression import BLOCK_DROPOUT, PROFILES, WEIGHT_DECAY
+from .expression import BLOCK_DROPOUT, OPTIMIZERS, PROFILES
 
 SEQUENCE_NOTE = ("With --model {seq}: the images given, in the order given, form ONE sequence (one frame each: the "
                  "whole image with --crop, else its largest detected face) and the output is ONE result for the "
@@ -279,9 +279,9 @@ def _cmd_train(args, target: str) -> int:
         from .expression import train_expression_cnn
 
         info = train_expression_cnn(args.profile, out=args.out, epochs=args.epochs, seed=args.seed, init=args.init,
-                                    lr=args.lr or 2e-3, precision=args.precision,
-                                    minutes=args.minutes, weight_decay=args.weight_decay,
-                                    block_dropout=args.block_dropout)
+                                    lr=args.lr, precision=args.precision, minutes=args.minutes,
+                                    weight_decay=args.weight_decay, block_dropout=args.block_dropout,
+                                    optimizer=args.optimizer)
     elif target == "emotion" and args.model == "cnn":
         from .emotion import train_emotion_cnn
 
@@ -361,10 +361,16 @@ def register(commands, train, evaluate) -> None:
         p.add_argument("--seed", type=int, default=42)
         if target == "expression":
             p.add_argument("--init", help="cnn: continue training from these .keras weights")
-            p.add_argument("--lr", type=float, help="cnn: peak learning rate (default 2e-3)")
-            p.add_argument("--weight-decay", type=float, default=WEIGHT_DECAY,
-                           help=f"cnn: AdamW's decoupled weight decay, a step of lr x this (default {WEIGHT_DECAY:g}; "
-                                "0 = plain Adam, the recipe up to 2026-11-29)")
+            p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam",
+                           help="cnn: adam (AdamW with --weight-decay; the shipped recipe) or sgd (Nesterov momentum "
+                                "0.9, same schedule and decoupled decay)")
+            p.add_argument("--lr", type=float,
+                           help="cnn: peak learning rate (default: "
+                                + ", ".join(f"{o} {lr:g}" for o, (lr, _) in OPTIMIZERS.items()) + ")")
+            p.add_argument("--weight-decay", type=float,
+                           help="cnn: decoupled weight decay, a step of lr x this (default: "
+                                + ", ".join(f"{o} {wd:g}" for o, (_, wd) in OPTIMIZERS.items())
+                                + "; 0 with adam = plain Adam, the recipe up to 2026-11-29)")
             p.add_argument("--block-dropout", type=float, default=BLOCK_DROPOUT,
                            help=f"cnn: dropout of this x b after conv block b = 1, 2, 3 (default {BLOCK_DROPOUT:g}; 0 = "
                                 "dropout only before the classifier, none before a batch norm)")

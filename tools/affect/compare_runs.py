@@ -8,7 +8,7 @@ import sys
 
 from facelab.affect.expression import history_recipe
 
-KEYS = ("epochs", "best_epoch", "time_budget_min", "lr", "weight_decay", "block_dropout", "precision", "train_seconds",
+KEYS = ("epochs", "best_epoch", "time_budget_min", "lr", "optimizer", "weight_decay", "block_dropout", "precision", "train_seconds",
         "publictest_accuracy_before_bn_recalibration", "publictest_accuracy", "params")
 
 
@@ -25,7 +25,7 @@ if __name__ == "__main__":
     out, pairs = sys.argv[1], [a.split("=", 1) for a in sys.argv[2:]]
     runs = {name: summary(path) for name, path in pairs}
     record = {"written_by": "tools/affect/compare_runs.py", "split": "FER2013 PublicTest (all 3,589 faces)",
-              "command": "facelab train expression --model cnn --profile full [--weight-decay WD] [--block-dropout D]", "runs": runs}
+              "command": "facelab train expression --model cnn --profile full [--optimizer O] [--weight-decay WD] [--block-dropout D]", "runs": runs}
     json.dump(record, open(out, "w"), indent=1)
     for name, r in runs.items():
         print(f"{name}: {r['epochs']} epochs (best {r['best_epoch']}), PublicTest "

@@ -3,7 +3,7 @@
 merge_history.py joins a chain of `--init` continuation runs into the shipped history JSON."""
 import json, platform, os
 from pathlib import Path
-from facelab.affect.expression import BLOCK_DROPOUT, PROFILES, WEIGHT_DECAY, history_recipe
+from facelab.affect.expression import BLOCK_DROPOUT, OPTIMIZERS, PROFILES, history_recipe
 W = Path("facelab/weights")
 ev = json.load(open("runs/affect_full_eval.json"))
 H = {n: json.load(open(W / f"{n}.history.json")) for n in ("affect_expression_cnn", "affect_emotion_cnn", "affect_expression_lstm", "affect_emotion_gru")}
@@ -19,7 +19,10 @@ recipe = history_recipe(h)  # older histories lack these keys
 wd, bd = recipe["weight_decay"], recipe["block_dropout"]
 block_drop_desc = (f"dropout {', '.join(f'{bd * b:g}' for b in (1, 2, 3))} after the 2nd, 3rd and 4th block" if bd
                    else "no dropout between the blocks (dropout before a batch norm shifts its variance: Li et al., CVPR 2019)")
-opt_desc = f"AdamW with weight decay {wd:g} on conv and dense kernels" if wd else "Adam"
+if recipe["optimizer"] == "sgd":
+    opt_desc = f"SGD with Nesterov momentum 0.9, decoupled weight decay {wd:g} on conv and dense kernels"
+else:
+    opt_desc = f"AdamW with weight decay {wd:g} on conv and dense kernels" if wd else "Adam"
 if len(runs) == 1:
     budget = h.get("time_budget_min")
     if budget:  # wall-clock schedule: the epoch count is what this machine managed in the budget
@@ -36,7 +39,9 @@ if len(runs) == 1:
     retrain = (f"`facelab train expression --model cnn --profile full`"
                + ("" if same_profile else (f" --minutes {budget:g}" if budget else f" --epochs {h['epochs']}"))
                + (" --precision float32" if h.get("precision", "float32") == "float32" else "")
-               + ("" if wd == WEIGHT_DECAY else f" --weight-decay {wd:g}")
+               + ("" if recipe["optimizer"] == "adam" else f" --optimizer {recipe['optimizer']}")
+               + ("" if h["lr"] == OPTIMIZERS[recipe["optimizer"]][0] else f" --lr {h['lr']:g}")
+               + ("" if wd == OPTIMIZERS[recipe["optimizer"]][1] else f" --weight-decay {wd:g}")
                + ("" if bd == BLOCK_DROPOUT else f" --block-dropout {bd:g}")
                + " (writes `facelab/weights/affect_expression_cnn.keras` and its history JSON"
                + (f"; a machine of another speed fits another number of epochs in the budget, `--epochs {h['epochs']}` "
