@@ -10,7 +10,7 @@ from pathlib import Path
 from ..errors import BadInputError, FacelabError
 
 # expression imports no Keras at module level, and its other imports come with facelab.affect already
-from .expression import BLOCK_DROPOUT, OPTIMIZERS, PROFILES
+from .expression import BLOCK_DROPOUT, EXPRESSION_OPTIMIZER, OPTIMIZERS, PROFILES
 
 SEQUENCE_NOTE = ("With --model {seq}: the images given, in the order given, form ONE sequence (one frame each: the "
                  "whole image with --crop, else its largest detected face) and the output is ONE result for the "
@@ -361,9 +361,9 @@ def register(commands, train, evaluate) -> None:
         p.add_argument("--seed", type=int, default=42)
         if target == "expression":
             p.add_argument("--init", help="cnn: continue training from these .keras weights")
-            p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam",
-                           help="cnn: adam (AdamW with --weight-decay; the shipped recipe) or sgd (Nesterov momentum "
-                                "0.9, same schedule and decoupled decay)")
+            p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=EXPRESSION_OPTIMIZER,
+                           help=f"cnn: sgd (Nesterov momentum 0.9) or adam (AdamW with --weight-decay; Adam with 0), "
+                                f"same schedule and decoupled decay (default {EXPRESSION_OPTIMIZER}, the shipped recipe)")
             p.add_argument("--lr", type=float,
                            help="cnn: peak learning rate (default: "
                                 + ", ".join(f"{o} {lr:g}" for o, (lr, _) in OPTIMIZERS.items()) + ")")

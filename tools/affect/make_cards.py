@@ -3,7 +3,7 @@
 merge_history.py joins a chain of `--init` continuation runs into the shipped history JSON."""
 import json, platform, os
 from pathlib import Path
-from facelab.affect.expression import BLOCK_DROPOUT, OPTIMIZERS, PROFILES, history_recipe
+from facelab.affect.expression import BLOCK_DROPOUT, EXPRESSION_OPTIMIZER, OPTIMIZERS, PROFILES, history_recipe
 W = Path("facelab/weights")
 ev = json.load(open("runs/affect_full_eval.json"))
 H = {n: json.load(open(W / f"{n}.history.json")) for n in ("affect_expression_cnn", "affect_emotion_cnn", "affect_expression_lstm", "affect_emotion_gru")}
@@ -39,7 +39,7 @@ if len(runs) == 1:
     retrain = (f"`facelab train expression --model cnn --profile full`"
                + ("" if same_profile else (f" --minutes {budget:g}" if budget else f" --epochs {h['epochs']}"))
                + (" --precision float32" if h.get("precision", "float32") == "float32" else "")
-               + ("" if recipe["optimizer"] == "adam" else f" --optimizer {recipe['optimizer']}")
+               + ("" if recipe["optimizer"] == EXPRESSION_OPTIMIZER else f" --optimizer {recipe['optimizer']}")
                + ("" if h["lr"] == OPTIMIZERS[recipe["optimizer"]][0] else f" --lr {h['lr']:g}")
                + ("" if wd == OPTIMIZERS[recipe["optimizer"]][1] else f" --weight-decay {wd:g}")
                + ("" if bd == BLOCK_DROPOUT else f" --block-dropout {bd:g}")
