@@ -168,11 +168,12 @@ def fer_training_data(splits=None, drop_duplicates: bool = True):
 
 
 # ---------------------------------------------------------------- training
-def train_cnn(model, train_x, train_y, val_x, val_y, epochs: int = 30, batch_size: int = 128, lr: float = 2e-3,
+def train_cnn(model, train_x, train_y, val_x, val_y, epochs: int = 30, batch_size: int = 128, lr: float | None = None,
               label_smoothing: float = 0.1, checkpoint: str | Path | None = None, verbose: int = 2, seed: int = 42,
               class_weight=None, extra_callbacks=(), time_budget_s: float | None = None,
-              weight_decay: float = WEIGHT_DECAY, optimizer: str = "adam"):
-    """Adam with a one-cycle-ish schedule (:func:`warmup_cosine_lr`: linear warm-up over 5 %, cosine decay to 0),
+              weight_decay: float | None = None, optimizer: str = "adam"):
+    """Adam(W) or SGD (``optimizer``; ``lr`` and ``weight_decay`` default to its :data:`OPTIMIZERS` entry) with a
+    one-cycle-ish schedule (:func:`warmup_cosine_lr`: linear warm-up over 5 %, cosine decay to 0),
     label smoothing; keeps the weights of the epoch with the best validation accuracy (model selection on ``val``).
 
     ``weight_decay`` > 0: AdamW (decoupled decay, Loshchilov & Hutter, ICLR 2019), a step of ``lr * weight_decay``
@@ -186,8 +187,7 @@ def train_cnn(model, train_x, train_y, val_x, val_y, epochs: int = 30, batch_siz
 
     from ..config import set_seeds
 
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, not {optimizer!r}")
+    lr, weight_decay = optimizer_settings(optimizer, lr, weight_decay)
     set_seeds(seed)
     best = _KeepBest(checkpoint)
     steps = int(np.ceil(len(train_x) / batch_size)) * epochs
@@ -213,6 +213,14 @@ def train_cnn(model, train_x, train_y, val_x, val_y, epochs: int = 30, batch_siz
     history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
     history["best_epoch"] = best.best_epoch
     return history
+
+
+def optimizer_settings(optimizer: str, lr: float | None = None, weight_decay: float | None = None):
+    """(peak lr, weight decay) for ``optimizer``: the values given, else its defaults in :data:`OPTIMIZERS`."""
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, not {optimizer!r}")
+    default_lr, default_decay = OPTIMIZERS[optimizer]
+    return (default_lr if lr is None else lr), (default_decay if weight_decay is None else weight_decay)
 
 
 def warmup_cosine_lr(fraction: float, peak: float, warmup: float = 0.05) -> float:
@@ -450,9 +458,7 @@ def train_expression_cnn(profile: str = "full", out: str | Path | None = None, e
     """
     from ..config import set_seeds
 
-    default_lr, default_decay = OPTIMIZERS.get(optimizer, (2e-3, 0.0))  # an unknown name: train_cnn says so
-    lr = default_lr if lr is None else lr
-    weight_decay = default_decay if weight_decay is None else weight_decay
+    lr, weight_decay = optimizer_settings(optimizer, lr, weight_decay)
 
     cfg = PROFILES[profile]
     if precision == "auto":
