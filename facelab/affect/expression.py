@@ -192,15 +192,8 @@ def train_cnn(model, train_x, train_y, val_x, val_y, epochs: int = 30, batch_siz
     best = _KeepBest(checkpoint)
     steps = int(np.ceil(len(train_x) / batch_size)) * epochs
     schedule = _ProgressSchedule(lr, seconds=time_budget_s, steps=None if time_budget_s else steps)
-    if optimizer == "sgd":
-        opt = keras.optimizers.SGD(lr / 10, momentum=0.9, nesterov=True, weight_decay=weight_decay or None)
-    elif weight_decay:
-        opt = keras.optimizers.AdamW(lr / 10, weight_decay=weight_decay)
-    else:
-        opt = keras.optimizers.Adam(lr / 10)
-    if weight_decay:
-        opt.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
-    model.compile(optimizer=opt,  # a plain learning-rate variable: the schedule callback sets it
+    # a plain learning-rate variable, starting at the warm-up's lr / 10: the schedule callback sets it
+    model.compile(optimizer=make_optimizer(optimizer, lr / 10, weight_decay),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
                   metrics=["accuracy"])
     y_tr = keras.utils.to_categorical(train_y, model.output_shape[-1])
@@ -213,6 +206,22 @@ def train_cnn(model, train_x, train_y, val_x, val_y, epochs: int = 30, batch_siz
     history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
     history["best_epoch"] = best.best_epoch
     return history
+
+
+def make_optimizer(optimizer: str, lr: float, weight_decay: float):
+    """The Keras optimiser :func:`train_cnn` trains with: SGD with Nesterov momentum 0.9, AdamW, or Adam when
+    ``weight_decay`` is 0; the decay (decoupled, a step of ``lr * weight_decay``) on conv and dense kernels only."""
+    import keras
+
+    if optimizer == "sgd":
+        opt = keras.optimizers.SGD(lr, momentum=0.9, nesterov=True, weight_decay=weight_decay or None)
+    elif weight_decay:
+        opt = keras.optimizers.AdamW(lr, weight_decay=weight_decay)
+    else:
+        opt = keras.optimizers.Adam(lr)
+    if weight_decay:
+        opt.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
+    return opt
 
 
 def optimizer_settings(optimizer: str, lr: float | None = None, weight_decay: float | None = None):
