@@ -115,8 +115,47 @@ def test_compiled_inference_matches_eager_for_any_batch_size():
     cnn = build_expression_cnn(widths=(4, 4, 4, 8))
     x = np.random.default_rng(0).integers(0, 256, (7, 48, 48, 1)).astype(np.uint8)
     eager = np.asarray(cnn(x.astype(np.float32), training=False))
-    np.testing.assert_allclose(predict_proba(cnn, x, batch_size=3), eager, atol=1e-5)  # batches 3, 3, 1: one graph
-    np.testing.assert_allclose(predict_proba(cnn, x[:1]), eager[:1], atol=1e-5)
+    f32 = dict(precision="float32")
+    np.testing.assert_allclose(predict_proba(cnn, x, batch_size=3, **f32), eager, atol=1e-5)  # batches 3, 3, 1: one graph
+    np.testing.assert_allclose(predict_proba(cnn, x[:1], **f32), eager[:1], atol=1e-5)
+
+
+def test_inference_precision_follows_the_cpu_and_the_environment(monkeypatch):
+    from facelab.affect import expression
+
+    monkeypatch.delenv("FACELAB_PRECISION", raising=False)
+    monkeypatch.setattr(expression, "cpu_has_bf16", lambda: True)
+    assert expression.inference_precision() == "mixed_bfloat16"
+    monkeypatch.setattr(expression, "cpu_has_bf16", lambda: False)  # emulated bfloat16 would be slower
+    assert expression.inference_precision() == "float32"
+    monkeypatch.setattr(expression, "cpu_has_bf16", lambda: True)
+    monkeypatch.setenv("FACELAB_PRECISION", "float32")
+    assert expression.inference_precision() == "float32"
+    assert expression.inference_precision("mixed_bfloat16") == "mixed_bfloat16"  # an argument beats the environment
+    monkeypatch.setenv("FACELAB_PRECISION", "half")
+    with pytest.raises(ValueError, match="half"):
+        expression.inference_precision()
+
+
+def test_bfloat16_inference_copy_keeps_float32_outputs_and_follows_the_weights():
+    from facelab.affect.expression import build_expression_cnn, inference_net, predict_proba
+
+    cnn = build_expression_cnn(widths=(4, 4, 4, 8))
+    x = np.random.default_rng(0).integers(0, 256, (6, 48, 48, 1)).astype(np.uint8)
+    net = inference_net(cnn, "mixed_bfloat16")
+    assert net is not cnn and inference_net(cnn, "mixed_bfloat16") is net  # one cached copy per model
+    assert inference_net(cnn, "float32") is cnn
+    assert net.get_layer("b0_conv0").compute_dtype == "bfloat16"
+    assert net.get_layer("expression").compute_dtype == "float32"  # probabilities stay float32, as in training
+    bf16 = predict_proba(cnn, x, precision="mixed_bfloat16")
+    assert bf16.dtype == np.float32
+    np.testing.assert_allclose(bf16, predict_proba(cnn, x, precision="float32"), atol=0.05)  # bf16 rounding only
+    head = cnn.get_layer("expression")
+    kernel, bias = head.get_weights()
+    head.set_weights([np.zeros_like(kernel), np.log([1, 1, 1, 8, 1, 1, 1]).astype(np.float32)])
+    # the copy takes the model's weights at each call (training and batch-norm recalibration change them)
+    np.testing.assert_allclose(predict_proba(cnn, x, precision="mixed_bfloat16"), np.tile([1, 1, 1, 8, 1, 1, 1], (6, 1)) / 14,
+                               atol=1e-3)
 
 
 def test_compiled_inference_cache_lets_models_go():
@@ -126,7 +165,8 @@ def test_compiled_inference_cache_lets_models_go():
     from facelab.affect.expression import build_expression_cnn, predict_proba
 
     cnn = build_expression_cnn(widths=(4, 4, 4, 8))
-    predict_proba(cnn, np.zeros((2, 48, 48, 1), np.uint8))
+    predict_proba(cnn, np.zeros((2, 48, 48, 1), np.uint8), precision="float32")
+    predict_proba(cnn, np.zeros((2, 48, 48, 1), np.uint8), precision="mixed_bfloat16")  # and its bfloat16 copy
     ref = weakref.ref(cnn)
     del cnn
     gc.collect()

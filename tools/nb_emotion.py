@@ -112,7 +112,7 @@ for name, (pv, pa) in preds.items():
     rows.append({"model": name, "valence_accuracy": round(rv["accuracy"], 4), "valence_macro_f1": round(rv["macro_f1"], 4),
                  "arousal_accuracy": round(ra["accuracy"], 4), "arousal_macro_f1": round(ra["macro_f1"], 4)})
 sp = throughput(lambda b: em.predict_affect(emo, b), vx[:500])
-rw.add("emotion CNN (two heads)", "faces_per_s", sp["items_per_s"], "PublicTest", DS)
+rw.add("emotion CNN (two heads)", "faces_per_s", sp["items_per_s"], "PublicTest", DS, precision=ex.inference_precision())
 rw.table("publictest", rows)
 rw.mark_unavailable("deepface emotion model", DEEPFACE_UNAVAILABLE)
 rows"""),

@@ -66,7 +66,8 @@ class FerMiniXception:
         x = np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR) for f in x]) if len(x) else x
         return (x.astype(np.float32) / 127.5 - 1.0)[..., None] if model is not None else x
 
-    def predict_proba(self, faces, batch_size: int = 512) -> np.ndarray:
+    def predict_proba(self, faces, batch_size: int = 512, precision: str | None = None) -> np.ndarray:
+        """Class probabilities; ``precision`` as for facelab's CNN (:func:`facelab.affect.expression.inference_precision`)."""
         model = self._model()
         x = self.preprocess(faces)
         if len(x) == 0:
@@ -75,7 +76,7 @@ class FerMiniXception:
 
         with warnings.catch_warnings():  # the hdf5 model names its input 'input_1': Keras 3 warns on every call
             warnings.simplefilter("ignore")
-            return predict_batches(model, x, batch_size)  # the same graph-mode inference as facelab's own CNN
+            return predict_batches(model, x, batch_size, precision)  # the same graph-mode inference as facelab's own CNN
 
     def predict(self, faces) -> np.ndarray:
         return self.predict_proba(faces).argmax(1)

