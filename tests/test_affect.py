@@ -271,9 +271,9 @@ def test_block_dropout_sits_between_blocks_only_when_asked():
 def test_history_recipe_reads_older_histories_as_their_recipe():
     from facelab.affect.expression import OPTIMIZERS, history_recipe, optimizer_settings
 
-    assert history_recipe({"lr": 2e-3}) == {"optimizer": "adam", "weight_decay": 0.0, "block_dropout": 0.1}
-    assert (history_recipe({"weight_decay": 0.1, "block_dropout": 0.0})
-            == {"optimizer": "adam", "weight_decay": 0.1, "block_dropout": 0.0})
+    assert history_recipe({"lr": 2e-3}) == {"optimizer": "adam", "weight_decay": 0.0, "block_dropout": 0.1, "seed": 42}
+    assert (history_recipe({"weight_decay": 0.1, "block_dropout": 0.0, "seed": 43})
+            == {"optimizer": "adam", "weight_decay": 0.1, "block_dropout": 0.0, "seed": 43})
     assert history_recipe({"optimizer": "sgd", "weight_decay": 5e-3})["optimizer"] == "sgd"
     # the per-optimiser defaults train_cnn and train_expression_cnn fill in; values given are kept
     assert optimizer_settings("sgd") == OPTIMIZERS["sgd"] and optimizer_settings("adam", 1e-3, 0) == (1e-3, 0)

@@ -448,11 +448,13 @@ def save_history(history: dict, path) -> None:
 
 
 def history_recipe(history: dict) -> dict:
-    """The optimiser and dropout settings a saved training history records. Histories written before 2026-11-29 lack
-    them; those nets were trained with plain Adam (no weight decay) and block dropout 0.1, and all before the
+    """The optimiser, dropout and seed a saved training history records. Histories written before 2026-11-29 lack
+    them; those nets were trained with plain Adam (no weight decay), block dropout 0.1 and seed 42, and all before the
     ``optimizer`` key with Adam(W)."""
+    from ..config import SEED
+
     return {"optimizer": history.get("optimizer", "adam"), "weight_decay": history.get("weight_decay") or 0.0,
-            "block_dropout": history.get("block_dropout", 0.1)}
+            "block_dropout": history.get("block_dropout", 0.1), "seed": history.get("seed", SEED)}
 
 
 def now() -> float:
@@ -539,7 +541,7 @@ def train_expression_cnn(profile: str = "full", out: str | Path | None = None, e
     save_model(model, out)
     acc = float((predict_proba(model, vx).argmax(1) == vy).mean())
     info = {"weights": str(out), "train_images": int(len(tx)), "dropped_publictest_copies": dropped,
-            "epochs": len(history["loss"]), "time_budget_min": minutes, "init": str(init) if init else None, "lr": lr,
+            "epochs": len(history["loss"]), "time_budget_min": minutes, "init": str(init) if init else None, "seed": seed, "lr": lr,
             "optimizer": optimizer, "weight_decay": weight_decay, "block_dropout": _block_dropout_of(model),
             "precision": precision, "best_epoch": history["best_epoch"], "train_seconds": round(seconds, 1),
             "publictest_accuracy_before_bn_recalibration": acc_before, "publictest_accuracy": acc,

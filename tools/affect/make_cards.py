@@ -4,6 +4,7 @@ merge_history.py joins a chain of `--init` continuation runs into the shipped hi
 import json, platform, os
 from pathlib import Path
 from facelab.affect.expression import BLOCK_DROPOUT, EXPRESSION_OPTIMIZER, OPTIMIZERS, PROFILES, history_recipe
+from facelab.config import SEED
 W = Path("facelab/weights")
 ev = json.load(open("runs/affect_full_eval.json"))
 H = {n: json.load(open(W / f"{n}.history.json")) for n in ("affect_expression_cnn", "affect_emotion_cnn", "affect_expression_lstm", "affect_emotion_gru")}
@@ -43,6 +44,7 @@ if len(runs) == 1:
                + ("" if h["lr"] == OPTIMIZERS[recipe["optimizer"]][0] else f" --lr {h['lr']:g}")
                + ("" if wd == OPTIMIZERS[recipe["optimizer"]][1] else f" --weight-decay {wd:g}")
                + ("" if bd == BLOCK_DROPOUT else f" --block-dropout {bd:g}")
+               + ("" if recipe["seed"] == SEED else f" --seed {recipe['seed']}")
                + " (writes `facelab/weights/affect_expression_cnn.keras` and its history JSON"
                + (f"; a machine of another speed fits another number of epochs in the budget, `--epochs {h['epochs']}` "
                   "runs this one's count on a step-based schedule instead)" if budget else ")"))
