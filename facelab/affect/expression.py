@@ -14,8 +14,10 @@ vector (layer ``"features"``) is the per-frame feature the sequence models use.
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
+import os
 import time
 import weakref
 from contextlib import contextmanager
@@ -361,8 +363,6 @@ def inference_precision(precision: str | None = None) -> str:
     Why bfloat16: on this suite's 2-core AMD EPYC (AVX512-BF16) it makes the expression CNN's batch inference
     1.7x faster (1,650 vs 940 faces/s) for a change of 1 face in 3,589 on PublicTest; the shipped nets were
     trained in bfloat16 maths anyway. ``FACELAB_PRECISION=float32`` gives float32 results on any machine."""
-    import os
-
     precision = precision or os.environ.get("FACELAB_PRECISION") or "auto"
     if precision == "auto":
         return "mixed_bfloat16" if cpu_has_bf16() else "float32"
@@ -471,6 +471,7 @@ PROFILES = {
 }
 
 
+@functools.cache  # read once: inference_precision asks on every predict_batches call
 def cpu_has_bf16() -> bool:
     """True where the CPU multiplies bfloat16 natively (AVX512-BF16 or AMX): there Keras's ``mixed_bfloat16``
     policy trains the expression CNN 1.5x faster than float32 (91 vs 134 s per FER2013 epoch on this suite's 2-core AMD EPYC);
