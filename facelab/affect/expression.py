@@ -544,7 +544,7 @@ def train_expression_cnn(profile: str = "full", out: str | Path | None = None, e
     info = {"weights": str(out), "train_images": int(len(tx)), "dropped_publictest_copies": dropped,
             "epochs": len(history["loss"]), "time_budget_min": minutes, "init": str(init) if init else None, "seed": seed, "lr": lr,
             "optimizer": optimizer, "weight_decay": weight_decay, "block_dropout": _block_dropout_of(model),
-            "precision": precision, "best_epoch": history["best_epoch"], "train_seconds": round(seconds, 1),
+            "precision": precision, "tf_interop_threads": os.environ.get("TF_NUM_INTEROP_THREADS"), "best_epoch": history["best_epoch"], "train_seconds": round(seconds, 1),
             "publictest_accuracy_before_bn_recalibration": acc_before, "publictest_accuracy": acc,
             "params": int(model.count_params())}
     save_history({**history, **info}, out.with_suffix(".history.json"))

