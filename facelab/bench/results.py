@@ -36,7 +36,7 @@ def environment() -> dict:
             versions[p] = None
     return {"python": platform.python_version(), "platform": platform.platform(), "machine": platform.machine(),
             "cpu_count": os.cpu_count(), "packages": versions,
-            # speeds depend on these (see facelab/__init__.py and facelab.affect.expression.inference_precision)
+            # speeds depend on these when set (TensorFlow's thread pools; facelab.affect.expression.inference_precision)
             "settings": {k: os.environ.get(k) for k in ("TF_NUM_INTEROP_THREADS", "TF_NUM_INTRAOP_THREADS",
                                                         "FACELAB_PRECISION")}}
 

@@ -8,7 +8,7 @@ import sys
 
 from facelab.affect.expression import history_recipe
 
-KEYS = ("epochs", "best_epoch", "time_budget_min", "seed", "lr", "optimizer", "weight_decay", "block_dropout", "precision", "train_seconds",
+KEYS = ("epochs", "best_epoch", "time_budget_min", "seed", "lr", "optimizer", "weight_decay", "block_dropout", "precision", "tf_interop_threads", "train_seconds",
         "publictest_accuracy_before_bn_recalibration", "publictest_accuracy", "params")
 
 

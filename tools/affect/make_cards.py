@@ -69,11 +69,11 @@ precision_desc = ("" if ev.get("precision", "float32") == "float32" else
 SEED_RECORD = Path("docs/experiments/expression_seed_2026-11-29.json")
 others = [r for r in json.load(open(SEED_RECORD))["runs"].values() if r["seed"] != recipe["seed"]] if SEED_RECORD.exists() else []
 seed_desc = ("" if not others else
-             f"\n  The same recipe with seed {', '.join(str(r['seed']) for r in others)}: "
+             f"\n  The same recipe with seed{'s' if len(others) > 1 else ''} {', '.join(str(r['seed']) for r in others)}: "
              + ", ".join(f"{pct(r['publictest_accuracy'])} after {r['epochs']} epochs" for r in others)
              + f", in `{SEED_RECORD}`: seed and machine load move the result by that much"
              + (", and the shipped net is the best draw (chosen on PublicTest too)." if all(r["publictest_accuracy"] < h["publictest_accuracy"] for r in others) else "."))
-# histories from 2026-11-29 evening on record TensorFlow's inter-op threads (facelab/__init__.py sets 1: ~20 % faster here)
+# histories from 2026-11-29 evening on record TensorFlow's inter-op threads when the environment set them
 threads_desc = (f", TensorFlow running {h['tf_interop_threads']} op(s) at a time (`TF_NUM_INTEROP_THREADS`)"
                 if h.get("tf_interop_threads") else "")
 # the targets, judged from the numbers above (not typed in)
