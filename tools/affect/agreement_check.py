@@ -1,5 +1,5 @@
 """PublicTest accuracy of two or more expression CNNs, one pass and mirror-averaged, how often their answers agree,
-and the accuracy of their averaged probabilities; added to an experiment record in docs/experiments/.
+and the accuracy of the averaged probabilities of every pair and larger team; added to an experiment record in docs/experiments/.
 
 Run from the repository root: python tools/affect/agreement_check.py RECORD.json NAME=WEIGHTS.keras NAME=WEIGHTS.keras ...
 """
@@ -28,8 +28,11 @@ if __name__ == "__main__":
     both = [{"nets": [a, b], "agreement": float((probs[a].argmax(1) == probs[b].argmax(1)).mean()),
              "accuracy_probabilities_averaged": acc((probs[a] + probs[b]) / 2)}
             for a, b in itertools.combinations(probs, 2)]
+    # every larger team too: how far averaging more nets of this size goes (each adds a pass at inference)
+    teams = [{"nets": list(team), "accuracy_probabilities_averaged": acc(sum(probs[n] for n in team) / len(team))}
+             for r in range(3, len(probs) + 1) for team in itertools.combinations(probs, r)]
     record = json.load(open(record_path))
     record["publictest_checks"] = {"written_by": "tools/affect/agreement_check.py", "faces": int(len(val.y)),
-                                   "nets": nets, "pairs": both}
+                                   "nets": nets, "pairs": both, "teams": teams}
     json.dump(record, open(record_path, "w"), indent=1)
     print(json.dumps(record["publictest_checks"], indent=1))

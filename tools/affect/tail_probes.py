@@ -5,6 +5,11 @@ accuracy? Two tails, each printing one JSON line per evaluation (PublicTest, all
                     batch-norm recalibration: does the clean-face fit that recalibration gives come cheaper this way?
   swa LR EPOCHS     constant-LR AdamW with augmentation, weights averaged at every epoch end (stochastic weight
                     averaging, Izmailov et al., UAI 2018), batch norm recalibrated on the average
+  distill LR EPOCHS ALPHA TEACHER.keras...
+                    SGD (the recipe's optimiser, warm-up + cosine to 0) towards ALPHA x the smoothed labels + (1 - ALPHA)
+                    x the teachers' averaged probabilities, computed on the same augmented face the student sees
+                    ("function matching", Beyer et al., CVPR 2022; teachers frozen, without dropout); can the
+                    ensemble's extra point be folded into one net's single pass?
   record OUT LOG... collect the JSON lines of those runs' logs into an experiment record
 
 Run from the repository root with FACELAB_DATA set, e.g. python tools/affect/tail_probes.py swa 2e-4 4 > swa.log
@@ -14,6 +19,8 @@ import sys
 import time
 
 import numpy as np
+
+SHIPPED = "facelab/weights/affect_expression_cnn.keras"
 
 
 def evaluate(weights, tx, vx, vy, **info):
@@ -60,12 +67,62 @@ def main(mode, lr, epochs):
                          t=time.perf_counter() - t0)
 
 
+def distill(lr, epochs, alpha, teacher_paths):
+    import keras
+    from keras import layers, ops
+
+    from facelab.affect import expression as E
+    from facelab.config import set_seeds
+
+    set_seeds(42)
+    tx, ty, vx, vy, _ = E.fer_training_data()
+    loaded = [E.load_model(p) for p in teacher_paths]
+    probs = [E.predict_proba(m, vx) for m in loaded]
+    mirror = [E.predict_proba(m, vx, tta=True) for m in loaded]
+    print(json.dumps({"teachers": teacher_paths, "each": [float((p.argmax(1) == vy).mean()) for p in probs],
+                      "ensemble": float((np.mean(probs, 0).argmax(1) == vy).mean()),
+                      "ensemble_mirror": float((np.mean(mirror, 0).argmax(1) == vy).mean())}), flush=True)
+    t0 = time.perf_counter()
+    with E.dtype_policy("mixed_bfloat16"):  # as the shipped run trained
+        student = E.build_expression_cnn(augment=False, name="student")
+        student.set_weights(E.load_model().get_weights())
+        teachers = []
+        for k, m in enumerate(loaded):  # built without dropout layers (they hold no weights): frozen, inference mode
+            t = E.build_expression_cnn(augment=False, dropout=0.0, block_dropout=0.0, name=f"teacher{k}")
+            t.set_weights(m.get_weights())
+            t.trainable = False  # Keras 3: the batch norm of a frozen layer runs in inference mode
+            teachers.append(t)
+        inp = keras.Input((E.FACE_SIZE, E.FACE_SIZE, 1), name="face")
+        x = layers.Rescaling(1 / 255.0)(inp)  # the augmentation works on [0, 1], as inside the shipped net
+        x = layers.Rescaling(255.0)(E.augmentation_layers()(x))
+        out = layers.Concatenate(dtype="float32")([student(x), layers.Average()([m(x) for m in teachers])])
+        combo = keras.Model(inp, out)
+
+    def loss(y_true, y_pred):  # y_pred: the student's 7 probabilities, then the teachers' averaged 7
+        s, t = y_pred[:, :E.N_CLASSES], ops.stop_gradient(y_pred[:, E.N_CLASSES:])
+        target = alpha * (y_true * 0.9 + 0.1 / E.N_CLASSES) + (1 - alpha) * t
+        return keras.losses.categorical_crossentropy(target, s)
+
+    combo.compile(optimizer=E.make_optimizer("sgd", lr / 10, 5e-3), loss=loss)
+
+    class Evaluate(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            evaluate(student.get_weights(), tx, vx, vy, probe="distill", epoch=epoch + 1, lr=lr, alpha=alpha,
+                     epochs=epochs, loss=float(logs["loss"]), t=round(time.perf_counter() - t0))
+
+    steps = int(np.ceil(len(tx) / 128)) * epochs
+    combo.fit(tx, keras.utils.to_categorical(ty, E.N_CLASSES), epochs=epochs, batch_size=128, shuffle=True,
+              verbose=2, callbacks=[E._ProgressSchedule(lr, steps=steps), Evaluate()])
+
+
 def record(out, logs):
     rows = [json.loads(line) for log in logs for line in open(log) if line.startswith("{")]
     for row in rows:  # the first logs (2026-11-29) came from this tool's draft, which named no probe
-        row.setdefault("probe", "swa" if "label" in row else "noaug")
+        row.setdefault("probe", "distill_teachers" if "teachers" in row else "swa" if "label" in row else "noaug")
     # the accuracy of the net the probes started from, as a noaug probe measured it (not today's shipped net's)
-    start = next(row["shipped"] for row in rows if "shipped" in row)
+    # (a distill log names no start: its student starts from the shipped net, which is also among its teachers)
+    start = next(row["shipped"] if "shipped" in row else row["each"][row["teachers"].index(SHIPPED)]
+                 for row in rows if "shipped" in row or SHIPPED in row.get("teachers", ()))
     json.dump({"written_by": "tools/affect/tail_probes.py", "split": "FER2013 PublicTest (all 3,589 faces)",
                "shipped_publictest_accuracy": start,
                "keys": {"before": "one pass, before batch-norm recalibration", "after": "one pass, after it",
@@ -76,5 +133,7 @@ def record(out, logs):
 if __name__ == "__main__":
     if sys.argv[1] == "record":
         record(sys.argv[2], sys.argv[3:])
+    elif sys.argv[1] == "distill":
+        distill(float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5:])
     else:
         main(sys.argv[1], float(sys.argv[2]), int(sys.argv[3]))
