@@ -139,11 +139,13 @@ reports = {name: classification_metrics(vy, p.argmax(1), FER_LABELS) for name, p
 # natively: ex.inference_precision), and in float32 for comparison; both models alike
 precision = ex.inference_precision()
 speed_faces = vx[:500] if quick else val.x[:2000]
+predictors = {"expression CNN": lambda b, p: ex.predict_proba(cnn, b, precision=p),
+              "fer mini-Xception": lambda b, p: fer_model.predict_proba(b, precision=p)}
 speed = {}
 for prec in dict.fromkeys([precision, "float32"]):
-    tag = "" if prec == precision else " (float32)"
-    speed["expression CNN" + tag] = {**throughput(lambda b, p=prec: ex.predict_proba(cnn, b, precision=p), speed_faces), "precision": prec}
-    speed["fer mini-Xception" + tag] = {**throughput(lambda b, p=prec: fer_model.predict_proba(b, precision=p), speed_faces), "precision": prec}
+    for name, predict in predictors.items():
+        speed[name + ("" if prec == precision else " (float32)")] = {
+            **throughput(lambda b, f=predict, p=prec: f(b, p), speed_faces), "precision": prec}
 rows = []
 for name, r in reports.items():
     base = name in ("fer mini-Xception", "majority class")

@@ -194,7 +194,10 @@ def train_cnn(model, train_x, train_y, val_x, val_y, epochs: int = 30, batch_siz
     best = _KeepBest(checkpoint)
     steps = int(np.ceil(len(train_x) / batch_size)) * epochs
     schedule = _ProgressSchedule(lr, seconds=time_budget_s, steps=None if time_budget_s else steps)
-    # a plain learning-rate variable, starting at the warm-up's lr / 10: the schedule callback sets it
+    # a plain learning-rate variable, starting at the warm-up's lr / 10: the schedule callback sets it.
+    # jit_compile stays "auto", which Keras resolves to no XLA for a net with random augmentation layers; on the
+    # 2-core CPU XLA would not help anyway: it halved bfloat16 training speed in a probe (2026-11-29, the net
+    # without augmentation layers: 125-156 faces/s with XLA, 249-346 without)
     model.compile(optimizer=make_optimizer(optimizer, lr / 10, weight_decay),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
                   metrics=["accuracy"])
