@@ -103,7 +103,7 @@ def distill(lr, epochs, alpha, teacher_paths):
         target = alpha * (y_true * 0.9 + 0.1 / E.N_CLASSES) + (1 - alpha) * t
         return keras.losses.categorical_crossentropy(target, s)
 
-    combo.compile(optimizer=E.make_optimizer("sgd", lr / 10, 5e-3), loss=loss)
+    combo.compile(optimizer=E.make_optimizer("sgd", lr / 10, E.optimizer_settings("sgd")[1]), loss=loss)  # recipe decay
 
     class Evaluate(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
