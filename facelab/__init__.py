@@ -2,7 +2,7 @@
 
 Stages: detection, features, identification, expression, emotion. Every stage
 reads data through :mod:`facelab.data`, images through :mod:`facelab.preprocess`,
-and writes its metrics through :mod:`facelab.bench.results`.
+and writes its metrics through :mod:`facelab.evaluation.results`.
 """
 import os as _os
 

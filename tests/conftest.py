@@ -28,7 +28,7 @@ def bench_run(tmp_path_factory, data_home):
 
     Returns {"summary", "results": {stage: results dict}, "reports": Path}. Stage tests assert on their results.
     """
-    from facelab.bench.results import load_results
+    from facelab.evaluation.results import load_results
     from facelab.bench.runner import run_bench
 
     reports = tmp_path_factory.mktemp("reports")

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from facelab.bench.results import ResultsWriter, load_results
+from facelab.evaluation.results import ResultsWriter, load_results
 from facelab.bench.runner import discover_notebooks, run_bench
 from facelab.config import notebooks_dir
 
@@ -69,7 +69,7 @@ def _notebook(path, source, requires=()):
 def test_failure_names_notebook_and_cell_and_keeps_old_results(tmp_path):
     nbs, reports = tmp_path / "notebooks", tmp_path / "reports"
     nbs.mkdir()
-    _notebook(nbs / "01_good.ipynb", "from facelab.bench import ResultsWriter\n"
+    _notebook(nbs / "01_good.ipynb", "from facelab.evaluation import ResultsWriter\n"
                                     "ResultsWriter('good', profile=profile, out_dir=results_dir).add('m', 'acc', 0.5, 'test', 'x').write()")
     _notebook(nbs / "02_broken.ipynb", "raise RuntimeError('cell exploded on purpose')")
     _notebook(nbs / "03_needsdata.ipynb", "print('never runs')", requires=["fer2013"])

@@ -126,7 +126,7 @@ def test_training_seed_gives_same_start():
 def test_training_files_respect_view1_and_protocol_tests():
     from facelab.data import pair_people
     from facelab.features.train import training_files
-    from facelab.recognition.protocols import lfw_people_test_paths
+    from facelab.evaluation.protocols import lfw_people_test_paths
 
     paths, labels, names = training_files()
     banned = pair_people(lfw.path() / "pairsDevTest.txt")

@@ -14,9 +14,9 @@ from facelab.data import lfw, load_orl, read_pairs, split_orl
 from facelab.features import CNNEmbedding, LBPFeatures, PCAFeatures
 from facelab.recognition.baselines import CV2FaceRecognizer, EigenfacesSVM
 from facelab.recognition.cnn_classifier import CNNClassifier
-from facelab.recognition.protocols import lfw_people_split, lfw_people_test_paths, sklearn_order
+from facelab.evaluation.protocols import lfw_people_split, lfw_people_test_paths, sklearn_order
 from facelab.recognition.svm import best_params, svm_identifier
-from facelab.recognition.verification import best_threshold, chi2_scores, cosine_scores, evaluate_folds, \
+from facelab.evaluation.verification import best_threshold, chi2_scores, cosine_scores, evaluate_folds, \
     evaluate_view1, verify_pairs_file
 
 

@@ -1,7 +1,7 @@
 """The report: metric tables pivoted by model, best cells marked, Markdown table for the README."""
 from __future__ import annotations
 
-from facelab.bench.results import ResultsWriter
+from facelab.evaluation.results import ResultsWriter
 from facelab.report import render_report, results_markdown
 from facelab.report.render import metric_table
 

@@ -46,7 +46,7 @@ from IPython.display import display, Markdown
 
 from facelab import data
 from facelab.config import set_seeds
-from facelab.bench import ResultsWriter
+from facelab.evaluation import ResultsWriter
 from facelab.preprocess import read_image
 from facelab.detection import get_detector, available
 from facelab.detection import viz

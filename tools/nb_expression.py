@@ -33,7 +33,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from facelab.config import set_seeds
-from facelab.bench import ResultsWriter, throughput
+from facelab.evaluation import ResultsWriter, throughput
 from facelab.data import FER_LABELS, load_fer2013, train_val_duplicates
 from facelab.affect import expression as ex, sequences as sq, seqmodels, viz
 from facelab.affect.baselines import DEEPFACE_UNAVAILABLE, FerMiniXception, MajorityClass

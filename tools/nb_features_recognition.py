@@ -54,7 +54,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from facelab.bench import ResultsWriter, throughput
+from facelab.evaluation import ResultsWriter, throughput
 from facelab.config import set_seeds
 from facelab.data import lfw, load_orl, read_pairs, require, split_orl
 from facelab.features import LFW, TIGHT, AutoencoderFeatures, CNNEmbedding, LBPFeatures, PCAFeatures
@@ -198,14 +198,14 @@ ORL (40 people, studio photos) is another data set: the CNN embedding is used fr
 `TIGHT`. Nearest neighbour on the classic 5/5 split, and the pair-verification AUC over all ORL test pairs.
 """),
     code("""
-from facelab.recognition.verification import roc_auc
+from facelab.evaluation.verification import roc_auc
 orl_tr, orl_te = split_orl(load_orl())
 rows = []
 for k, e in (("cnn", CNNEmbedding(crop="tight").fit(None)), ("autoencoder", AutoencoderFeatures(crop="tight").fit(None)),
              ("pca", PCAFeatures.load(crop="tight")), ("lbp", LBPFeatures(crop="tight").fit(None))):
     ftr, fte = e.transform(orl_tr.images), e.transform(orl_te.images)
     if k == "lbp":
-        from facelab.recognition.verification import chi2_scores
+        from facelab.evaluation.verification import chi2_scores
         d = np.stack([chi2_scores(np.repeat(f[None], len(ftr), 0), ftr) for f in fte])
     else:
         a = fte / np.linalg.norm(fte, axis=1, keepdims=True); b = ftr / np.linalg.norm(ftr, axis=1, keepdims=True)
@@ -302,11 +302,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from facelab.bench import ResultsWriter
+from facelab.evaluation import ResultsWriter
 from facelab.config import set_seeds
 from facelab.data import load_orl, require, split_orl
 from facelab.recognition.benchmark import identification_methods, run_identification, run_verification, view1_pairs
-from facelab.recognition.protocols import lfw_people_split
+from facelab.evaluation.protocols import lfw_people_split
 
 require("lfw", "orl_att_faces")
 set_seeds(seed)
@@ -510,7 +510,7 @@ The official View 2 list (`pairs.txt`, 10 folds, threshold from the other nine) 
 pairsDevTest scores are cut into 10 folds here — a demonstration of the procedure, not an official View 2 number.
 """),
     code("""
-from facelab.recognition.verification import evaluate_folds
+from facelab.evaluation.verification import evaluate_folds
 folds = np.arange(len(test_pairs)) % 10
 demo = [{"model": r["model"], **{k: v for k, v in evaluate_folds(ver_scores[r["model"]], same, folds).items()
                                  if k in ("accuracy_mean", "accuracy_std", "auc", "threshold_mean")}} for r in ver_rows]

@@ -47,7 +47,7 @@ import pandas as pd
 import facelab
 from facelab.config import data_home, set_seeds
 from facelab.data import list_datasets
-from facelab.bench import ResultsWriter, environment
+from facelab.evaluation import ResultsWriter, environment
 
 set_seeds(seed)
 print("facelab", facelab.__version__, "· data home:", data_home())
@@ -115,7 +115,7 @@ import numpy as np, pandas as pd, matplotlib.pyplot as plt
 from facelab import data
 from facelab.config import set_seeds, data_home
 from facelab.preprocess import read_image, crop_face, align_eyes, normalize, sharpness
-from facelab.bench import ResultsWriter
+from facelab.evaluation import ResultsWriter
 
 set_seeds(seed)
 rng = np.random.default_rng(seed)

@@ -576,7 +576,7 @@ def compare_architectures(train_x, train_y, val_x, val_y, epochs: int = 0, speed
     recalibration (same recipe for all)."""
     import keras
 
-    from ..bench import throughput
+    from ..evaluation import throughput
 
     rows = []
     for name, kw in (architectures or ARCHITECTURES).items():

@@ -1,5 +1,5 @@
-"""Benchmarking: the results schema every notebook writes, timing helpers, and the notebook runner."""
-from .results import ResultsWriter, environment, load_results
-from .timing import Timer, throughput
+"""Benchmarking: run the notebooks with papermill (:mod:`.runner`). The results schema the notebooks write is
+:mod:`facelab.evaluation.results`; timing helpers are :mod:`facelab.evaluation.timing`."""
+from .runner import run_bench
 
-__all__ = ["ResultsWriter", "Timer", "environment", "load_results", "throughput"]
+__all__ = ["run_bench"]

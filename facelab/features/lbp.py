@@ -4,7 +4,7 @@ Each pixel's 8 neighbours at radius ``radius`` are compared with it, giving an
 8-bit code; codes are mapped to the 59 "uniform" patterns (at most two 0/1
 transitions, plus one bin for the rest), and histograms over a ``grid`` x ``grid``
 tiling of the face are concatenated and normalised to sum 1 per cell. Compare
-with the chi-square distance (:func:`facelab.recognition.verification.chi2_scores`).
+with the chi-square distance (:func:`facelab.evaluation.verification.chi2_scores`).
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Training data (both models): LFW identities that appear in no pair of
 ``pairsDevTest.txt`` (the View 1 rule), with at least ``min_images`` images,
 minus every image in the test part of the LFW >= 70 and >= 20 identification
-protocols (:func:`facelab.recognition.protocols.lfw_people_test_paths`), and at
+protocols (:func:`facelab.evaluation.protocols.lfw_people_test_paths`), and at
 most ``cap`` (100) images per person (George W. Bush alone has 530). The list of
 identities is written beside the weights and into the model card.
 """
@@ -30,7 +30,7 @@ def training_files(min_images: int = 2, cap: int = 100, root=None, max_people: i
                    seed: int = SEED) -> tuple[list[str], np.ndarray, list[str]]:
     """(paths, labels, names) of the embedding's training images under the rule above."""
     from ..data import lfw, pair_people
-    from ..recognition.protocols import lfw_people_test_paths
+    from ..evaluation.protocols import lfw_people_test_paths
 
     base = lfw.path(root)
     banned_people = pair_people(base / "pairsDevTest.txt", root)
@@ -96,7 +96,7 @@ def _view1_crops(name: str, root=None, n: int | None = None):
 def _devtrain_verification(model, pair_crops, same) -> tuple[float, float]:
     """(best threshold, accuracy) of an embedding on View 1 pairsDevTrain crops: the number each training
     summary records (optimistic: many pairsDevTrain people are training identities)."""
-    from ..recognition.verification import best_threshold, cosine_scores
+    from ..evaluation.verification import best_threshold, cosine_scores
     from .cnn_embedding import embed
 
     thr, acc = best_threshold(cosine_scores(embed(model, pair_crops[0]), embed(model, pair_crops[1])), same)

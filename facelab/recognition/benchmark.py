@@ -113,7 +113,7 @@ def run_verification(models: list[str], train_pairs, test_pairs, root=None, log=
     from ..features import METRIC
     from ..features.crop import load_crops
     from .commands import load_fitted_extractor
-    from .verification import evaluate_view1, pair_scores
+    from ..evaluation.verification import evaluate_view1, pair_scores
 
     a, b, _ = pair_paths(list(train_pairs) + list(test_pairs), root)
     unique = sorted({str(p) for p in a + b})

@@ -117,7 +117,7 @@ def _shim(images_dir: Path) -> Path:
 def verification_report(models, pairs_file, root=None, train_pairs=None, log=None) -> list[dict]:
     from ..features import METRIC
     from ..features.crop import load_crops
-    from .verification import verify_pairs_file
+    from ..evaluation.verification import verify_pairs_file
 
     rows = []
     for name in models:

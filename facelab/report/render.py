@@ -18,7 +18,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from ..bench.results import load_results
+from ..evaluation.results import load_results
 from ..config import reports_dir
 
 STAGE_ORDER = ["data", "quickstart", "detection", "features", "recognition", "expression", "emotion",

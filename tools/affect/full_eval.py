@@ -1,7 +1,7 @@
 # Full-PublicTest numbers for the model cards (same functions as the notebooks)
 import json
 from facelab.data import FER_LABELS, load_fer2013
-from facelab.bench import throughput
+from facelab.evaluation import throughput
 from facelab.affect import expression as ex, emotion as em, mapping, sequences as sq, seqmodels
 from facelab.affect.baselines import FerMiniXception
 from facelab.affect.metrics import classification_metrics

@@ -27,7 +27,7 @@ def view1_crops() -> dict:
 
 def view1(path, crops: dict, mirror: bool = False) -> dict:
     from facelab.features import CNNEmbedding
-    from facelab.recognition.verification import best_threshold, cosine_scores, evaluate_view1
+    from facelab.evaluation.verification import best_threshold, cosine_scores, evaluate_view1
 
     ext = CNNEmbedding(weights=str(path), crop="none", mirror=mirror).fit(None)
     scores = {name: cosine_scores(ext.transform(a), ext.transform(b)) for name, ((a, b), _) in crops.items()}
@@ -41,7 +41,7 @@ def view1(path, crops: dict, mirror: bool = False) -> dict:
 
 def throughput(path, n: int = 2048, repeats: int = 3) -> dict:
     """Batch inference speed of one pass (faces/s, best of ``repeats``); a mirror-averaged embedding costs two."""
-    from facelab.bench import throughput as timed
+    from facelab.evaluation import throughput as timed
     from facelab.features.cnn_embedding import embed, load_embedding_model
 
     model = load_embedding_model(path)

@@ -6,7 +6,7 @@
    ``train_test_split(test_size=0.25, random_state=42)`` (not stratified).
    :func:`lfw_people_split` reproduces both steps on facelab's loader.
 3. LFW verification on View 1 (threshold on ``pairsDevTrain.txt``, measured on
-   ``pairsDevTest.txt``) and View 2 (10 folds), in :mod:`facelab.recognition.verification`.
+   ``pairsDevTest.txt``) and View 2 (10 folds), in :mod:`facelab.evaluation.verification`.
 """
 from __future__ import annotations
 
