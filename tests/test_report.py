@@ -1,9 +1,17 @@
 """The report: metric tables pivoted by model, best cells marked, Markdown table for the README."""
 from __future__ import annotations
 
-from facelab.evaluation.results import ResultsWriter
+import base64
+import json
+import os
+
+import pytest
+
+from facelab.evaluation.results import ResultsWriter, read_results
 from facelab.report import render_report, results_markdown
 from facelab.report.render import metric_table
+
+pytestmark = pytest.mark.unit
 
 
 def test_metric_table_marks_best_respecting_direction():
@@ -72,3 +80,110 @@ def test_update_readme_replaces_stages_with_results_and_keeps_the_others(tmp_pat
     order = [text.index(f"**{st}**") for st in ("detection", "features", "expression")]
     assert order == sorted(order) and text.startswith("# top\n") and text.endswith("<!-- results:end -->\n## after\n")
     assert "_old stamp_" not in text and not (tmp_path / "README.tmp").exists()
+
+
+def _two_stages(folder):
+    """detection (good) and expression (to be damaged by the test)."""
+    ResultsWriter("detection", "Detection", profile="full", out_dir=folder).add("cnn", "AP@0.3", 0.951, "A+B",
+                                                                                 "cmu").write()
+    return ResultsWriter("expression", "Facial expression", profile="full", out_dir=folder).add(
+        "cnn", "accuracy", 0.6771, "PublicTest", "fer2013").write()
+
+
+def _render(folder, capsys):
+    problems = []
+    html = render_report(results=folder, out=folder / "index.html", problems=problems).read_text()
+    return html, problems, capsys.readouterr().err.strip().splitlines()
+
+
+@pytest.mark.parametrize("damage", ["binary", "truncated"])
+def test_unreadable_results_file_is_named_and_its_stage_shown_unreadable(tmp_path, capsys, damage):
+    f = _two_stages(tmp_path)
+    text = f.read_bytes()
+    f.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe" if damage == "binary" else text[:len(text) // 2])
+    html, problems, err = _render(tmp_path, capsys)
+    assert len(err) == 1 and "expression.json" in err[0] and "unreadable" in err[0]
+    assert [(p.file.name, p.stage) for p in problems] == [("expression.json", "expression")]
+    assert 'id="expression"' in html and "Results unreadable" in html and "expression.json" in html
+    assert "0.677" not in html and "0.951" in html  # nothing shown for the damaged stage, the other one intact
+
+
+def test_metric_without_a_name_is_left_out_and_named(tmp_path, capsys):
+    f = _two_stages(tmp_path)
+    data = json.loads(f.read_text())
+    data["metrics"].append({"model": "lstm", "value": 0.5, "split": "PublicTest", "dataset": "fer2013"})
+    f.write_text(json.dumps(data))
+    html, problems, err = _render(tmp_path, capsys)
+    assert [p.reason for p in problems] == ["metric 2 has no 'metric'; left out"]
+    assert len(err) == 1 and "expression.json: metric 2 has no 'metric'" in err[0]
+    assert "0.677" in html and "metric 2 has no" in html and "lstm" not in html
+
+
+def test_read_results_returns_problems_and_the_readable_stages(tmp_path):
+    _two_stages(tmp_path)
+    (tmp_path / "notes.json").write_text("[1, 2]")
+    (tmp_path / "old.json").write_text(json.dumps({"schema": 0, "stage": "old"}))
+    (tmp_path / "_bench.json").write_text("[]")  # the run history is not a results file
+    stages, problems = read_results(tmp_path)
+    assert set(stages) == {"detection", "expression"}
+    assert {p.file.name: p.stage for p in problems} == {"notes.json": "notes", "old.json": "old"}
+    assert all("unreadable" in str(p) for p in problems)
+
+
+def test_figure_outside_the_results_folder_is_never_embedded(tmp_path, capsys):
+    results = tmp_path / "results"
+    results.mkdir()
+    secret = b"\x89PNG\r\n\x1a\nSECRET-BYTES"
+    (tmp_path / "secret.png").write_bytes(secret)
+    w = ResultsWriter("detection", "Detection", out_dir=results).add("cnn", "AP", 0.9, "A+B", "cmu")
+    (results / "detection_ok.png").write_bytes(b"\x89PNG\r\n\x1a\nINSIDE")
+    os.symlink(tmp_path / "secret.png", results / "detection_link.png")
+    w.figures = [{"file": "../secret.png", "caption": "dotdot"}, {"file": str(tmp_path / "secret.png")},
+                 {"file": "../../../../etc/passwd"}, {"file": "detection_link.png"},
+                 {"file": "detection_ok.png", "caption": "fine"}]
+    w.write()
+    html, problems, err = _render(results, capsys)
+    assert base64.b64encode(secret).decode() not in html and "cm9vd" not in html  # "root:" of /etc/passwd
+    assert base64.b64encode(b"\x89PNG\r\n\x1a\nINSIDE").decode() in html
+    assert len(problems) == 4 and all("outside the results folder" in p.reason for p in problems), problems
+    assert len(err) == 4 and "passwd" in html
+
+
+def test_damaged_stage_keeps_its_earlier_readme_and_card_tables(tmp_path, capsys):
+    from facelab.report import update_cards, update_readme
+
+    results = tmp_path / "results"
+    _two_stages(results).write_text('{"schema": 1, "stage": "expression", "metr')
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- results:start -->\n**expression** (full profile, day 1)\n\n| cnn | 0.600 |\n"
+                      "<!-- results:end -->\n")
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    (cards / "expr.md").write_text("<!-- results:stage=expression -->\nkept 0.600\n<!-- results:end -->\n")
+    text = update_readme(readme, results).read_text()
+    assert "| cnn | 0.600 |" in text and "**detection**" in text
+    assert update_cards(cards, results) == [] and "kept 0.600" in (cards / "expr.md").read_text()
+    err = capsys.readouterr().err
+    assert "expression.json" in err and "README keeps" in err and "cards" in err
+
+
+def test_outputs_are_replaced_through_their_own_temporary_file(tmp_path):
+    """index.html and the cards are renamed into place (a reader never sees half a file), through a temporary
+    name of their own: a left-over or another writer's fixed-name index.tmp does not get in the way."""
+    from facelab.report import update_cards
+
+    _two_stages(tmp_path / "results")
+    (tmp_path / "index.tmp").mkdir()
+    out = tmp_path / "index.html"
+    out.write_text("old")
+    before = out.stat().st_ino
+    render_report(results=tmp_path / "results", out=out)
+    assert out.stat().st_ino != before and "0.951" in out.read_text()
+    card = tmp_path / "cards" / "det.md"
+    card.parent.mkdir()
+    card.write_text("<!-- results:stage=detection -->\n<!-- results:end -->\n")
+    card.chmod(0o664)
+    before = card.stat().st_ino
+    assert update_cards(card.parent, tmp_path / "results") == [card]
+    assert card.stat().st_ino != before and card.stat().st_mode & 0o777 == 0o664
+    assert sorted(p.name for p in card.parent.iterdir()) == ["det.md"]

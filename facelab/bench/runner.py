@@ -1,24 +1,58 @@
 """`facelab bench`: execute the notebooks with papermill, convert them to HTML, render the report.
 
-Each notebook runs into a staging folder; only when it succeeds do its results
-and executed copy replace the earlier ones, so a failed or interrupted run never
-loses the last good results.
+Each notebook runs into a staging folder of its own (two benches may run at once); only when it succeeds, with
+metrics, do its results and executed copy replace the earlier ones, so a failed, interrupted or data-less run never
+loses the last good results. Moving results into place and merging the run history happen under a lock on
+``reports/.bench.lock``, so two benches never interleave them.
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no lock; the staging folders are still apart
+    fcntl = None
 
 import nbformat
 
 from ..config import data_home, notebooks_dir, reports_dir
 from ..errors import DatasetNotFoundError, FacelabError
+from ..evaluation.results import STATUS_FILE, read_results, read_run_history, replace_text
 
-STATUS_FILE = "_bench.json"
+LOCK_FILE = ".bench.lock"
+
+
+def _warn(line: str) -> None:
+    print(f"facelab bench: warning: {line}", file=sys.stderr)
+
+
+@contextmanager
+def bench_lock(reports: Path):
+    """Hold an exclusive lock on ``reports/.bench.lock`` (fcntl.flock: released by the kernel even if the process
+    dies, so no stale lock file to clean). Held only while outputs move into place and the history is merged, so a
+    second bench waits seconds, and says once that it waits."""
+    reports.mkdir(parents=True, exist_ok=True)
+    with open(reports / LOCK_FILE, "a") as fh:
+        if fcntl is not None:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                _warn(f"another facelab bench is writing to {reports}; waiting for it")
+                fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def discover_notebooks(folder: Path | None = None) -> list[Path]:
@@ -67,7 +101,7 @@ def to_html(executed: Path, html: Path) -> None:
     from nbconvert import HTMLExporter
 
     body, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
-    html.write_text(body, encoding="utf-8")
+    replace_text(html, body)
 
 
 def _describe_failure(exc: Exception, notebook: Path) -> str:
@@ -78,14 +112,57 @@ def _describe_failure(exc: Exception, notebook: Path) -> str:
     return f"{notebook.name}: {type(exc).__name__}: {exc}"
 
 
+def _missing_data_raised(exc: Exception) -> str | None:
+    """The message when a cell raised :class:`DatasetNotFoundError` (the notebook found its data missing itself)."""
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError) and exc.ename == DatasetNotFoundError.__name__:
+        return exc.evalue
+    return None
+
+
+def _judge_staged(staged: Path, notebook: Path) -> tuple[str, str | None]:
+    """(status, reason) of a run that raised nothing, from what it wrote: no results file or an unreadable one is a
+    failure; results without a single metric (every data set missing, e.g. a mistyped $FACELAB_DATA) are a skip,
+    and must not replace earlier results."""
+    stages, problems = read_results(staged)
+    if problems:
+        return "failed", f"{notebook.name}: wrote unreadable results: " + "; ".join(p.reason for p in problems)
+    if not stages:
+        return "failed", f"{notebook.name}: ran but wrote no results file (ResultsWriter.write() not reached)"
+    if any(s["metrics"] for s in stages.values()):
+        return "ok", None
+    missing = [u.get("model", "?") for s in stages.values() for u in s["unavailable"]]
+    reason = f"{notebook.name} measured nothing (no metrics)"
+    if missing:
+        first = next(u for s in stages.values() for u in s["unavailable"])
+        reason += f"; unavailable: {', '.join(map(str, missing))} ({first.get('model')}: {first.get('reason')})"
+    if not data_home().is_dir():
+        reason += f"; the data home {data_home()} does not exist: check $FACELAB_DATA"
+    return "skipped", reason + "; earlier results kept"
+
+
+def _keep_copy(out_nb: Path, executed_dir: Path, stem: str, kind: str) -> str | None:
+    """Keep a failed or skipped run's executed notebook (and its HTML) beside the good one, for reading why."""
+    target = executed_dir / f"{stem}.{kind}.ipynb"
+    replace_text(target, out_nb.read_text(encoding="utf-8"))
+    try:
+        to_html(target, executed_dir / f"{stem}.{kind}.html")
+    except Exception:  # nbconvert on a half-written notebook: the .ipynb copy is enough
+        return None
+    return f"executed/{stem}.{kind}.html"
+
+
 def run_notebook(notebook: Path, profile: str, reports: Path, parameters: dict | None = None) -> dict:
-    """Run one notebook; on success move its results and executed copy into ``reports``."""
+    """Run one notebook in a staging folder of its own; if it measured something, move its results and executed
+    copy into ``reports`` (under :func:`bench_lock`). A run that raised DatasetNotFoundError, or wrote no metric, is
+    "skipped" and the earlier results stay."""
     import papermill
 
     stem = notebook.stem
-    staging = reports / ".staging" / stem
-    shutil.rmtree(staging, ignore_errors=True)
-    (staging / "results").mkdir(parents=True)
+    (reports / ".staging").mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{stem}-", dir=reports / ".staging"))  # one per run: benches never share
+    (staging / "results").mkdir()
     executed_dir = reports / "executed"
     executed_dir.mkdir(parents=True, exist_ok=True)
     out_nb = staging / notebook.name
@@ -95,36 +172,60 @@ def run_notebook(notebook: Path, profile: str, reports: Path, parameters: dict |
     old_env = os.environ.get("FACELAB_RESULTS")
     os.environ["FACELAB_RESULTS"] = str(staging / "results")  # the kernel inherits it: defaults land in staging too
     try:
-        papermill.execute_notebook(str(notebook), str(out_nb), parameters=params, cwd=str(notebook.parent),
-                                   kernel_name="python3", progress_bar=False, log_output=False)
-    except Exception as exc:  # papermill raises its own error for a failing cell, others for kernel deaths
-        record.update(status="failed", error=_describe_failure(exc, notebook))
-        if out_nb.exists():  # keep the failed run beside the good one, for reading the traceback
-            shutil.copy2(out_nb, executed_dir / f"{stem}.failed.ipynb")
-            try:
-                to_html(out_nb, executed_dir / f"{stem}.failed.html")
-                record["executed_html"] = f"executed/{stem}.failed.html"
-            except Exception:
-                pass
-    else:
-        results = reports / "results"
-        results.mkdir(parents=True, exist_ok=True)
-        written = sorted(p.name for p in (staging / "results").iterdir())
-        for f in (staging / "results").iterdir():
-            os.replace(f, results / f.name)
-        os.replace(out_nb, executed_dir / notebook.name)
-        to_html(executed_dir / notebook.name, executed_dir / f"{stem}.html")
-        for stale in (executed_dir / f"{stem}.failed.ipynb", executed_dir / f"{stem}.failed.html"):
-            stale.unlink(missing_ok=True)
-        record.update(status="ok", results=written, executed_html=f"executed/{stem}.html")
+        try:
+            papermill.execute_notebook(str(notebook), str(out_nb), parameters=params, cwd=str(notebook.parent),
+                                       kernel_name="python3", progress_bar=False, log_output=False)
+        except Exception as exc:  # papermill raises its own error for a failing cell, others for kernel deaths
+            missing = _missing_data_raised(exc)
+            status, reason = ("skipped", f"{missing}; earlier results kept") if missing else \
+                ("failed", _describe_failure(exc, notebook))
+        else:
+            status, reason = _judge_staged(staging / "results", notebook)
+        with bench_lock(reports):
+            if status == "ok":
+                results = reports / "results"
+                results.mkdir(parents=True, exist_ok=True)
+                written = sorted(p.name for p in (staging / "results").iterdir())
+                for f in (staging / "results").iterdir():
+                    os.replace(f, results / f.name)
+                os.replace(out_nb, executed_dir / notebook.name)
+                to_html(executed_dir / notebook.name, executed_dir / f"{stem}.html")
+                for kind in ("failed", "skipped"):
+                    for stale in (executed_dir / f"{stem}.{kind}.ipynb", executed_dir / f"{stem}.{kind}.html"):
+                        stale.unlink(missing_ok=True)
+                record.update(status="ok", results=written, executed_html=f"executed/{stem}.html")
+            else:
+                record.update(status=status, **{"error" if status == "failed" else "reason": reason})
+                if out_nb.exists():
+                    html = _keep_copy(out_nb, executed_dir, stem, status)
+                    if html:
+                        record["executed_html"] = html
     finally:
         if old_env is None:
             os.environ.pop("FACELAB_RESULTS", None)
         else:
             os.environ["FACELAB_RESULTS"] = old_env
         shutil.rmtree(staging, ignore_errors=True)
+        try:
+            (reports / ".staging").rmdir()  # only when no other bench is staging there
+        except OSError:
+            pass
     record["seconds"] = round(time.perf_counter() - start, 1)
     return record
+
+
+def merge_history(status_file: Path, records: list[dict]) -> list[dict]:
+    """The run history with this run's records merged in, by notebook. A damaged history is named in one warning,
+    what can be kept of it is kept, and the file as it was is saved as ``_bench.json.bad``."""
+    previous, problems = read_run_history(status_file)
+    if problems:
+        backup = status_file.with_name(status_file.name + ".bad")
+        shutil.copyfile(status_file, backup)
+        for line in problems:
+            _warn(f"{line}; the file as it was is kept in {backup.name}")
+    merged = {r["notebook"]: r for r in previous["notebooks"]}
+    merged.update({r["notebook"]: r for r in records})
+    return sorted(merged.values(), key=lambda r: r["notebook"])
 
 
 def run_bench(profile: str = "quick", stages: list[str] | None = None, report: bool = True,
@@ -148,24 +249,15 @@ def run_bench(profile: str = "quick", stages: list[str] | None = None, report: b
                             "reason": reason, "seconds": 0.0})
             continue
         records.append(run_notebook(nb, profile, reports))
-    (reports / "results").mkdir(parents=True, exist_ok=True)
     status_file = reports / "results" / STATUS_FILE
-    previous = {}
-    if status_file.exists():
-        try:
-            previous = {r["notebook"]: r for r in json.loads(status_file.read_text()).get("notebooks", [])}
-        except (json.JSONDecodeError, KeyError, TypeError):
-            previous = {}
-    previous.update({r["notebook"]: r for r in records})
-    summary = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "profile": profile,
-               "data_home": str(data_home()), "notebooks": sorted(previous.values(), key=lambda r: r["notebook"]),
-               "ok": all(r["status"] != "failed" for r in records)}
-    tmp = status_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(summary, indent=2))
-    os.replace(tmp, status_file)
-    if report:
-        from ..report import render_report
+    with bench_lock(reports):  # read-merge-write of the history: a second bench must not lose this run's records
+        summary = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "profile": profile,
+                   "data_home": str(data_home()), "notebooks": merge_history(status_file, records),
+                   "ok": all(r["status"] != "failed" for r in records)}
+        replace_text(status_file, json.dumps(summary, indent=2))
+        if report:
+            from ..report import render_report
 
-        summary["report"] = str(render_report(results=reports / "results", out=reports / "index.html"))
+            summary["report"] = str(render_report(results=reports / "results", out=reports / "index.html"))
     summary["this_run"] = records
     return summary

@@ -15,6 +15,7 @@ import os
 import platform
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -36,7 +37,7 @@ def environment() -> dict:
             versions[p] = None
     return {"python": platform.python_version(), "platform": platform.platform(), "machine": platform.machine(),
             "cpu_count": os.cpu_count(), "packages": versions,
-            # speeds depend on these when set (TensorFlow's thread pools; facelab.affect.expression.inference_precision)
+            # speeds depend on these when set (TensorFlow's thread pools; facelab.models.runtime.inference_precision)
             "settings": {k: os.environ.get(k) for k in ("TF_NUM_INTEROP_THREADS", "TF_NUM_INTRAOP_THREADS",
                                                         "FACELAB_PRECISION")}}
 
@@ -107,27 +108,164 @@ class ResultsWriter:
 
     def write(self) -> Path:
         """Write ``<stage>.json`` atomically (temp file, then rename), so a crash leaves the old file intact."""
-        self.out_dir.mkdir(parents=True, exist_ok=True)
         target = self.out_dir / f"{self.stage}.json"
-        fd, tmp = tempfile.mkstemp(suffix=".json", dir=self.out_dir)
-        with os.fdopen(fd, "w") as f:
-            json.dump(self.to_dict(), f, indent=2, allow_nan=True)
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private; results are meant to be shared like the report
-        os.replace(tmp, target)
+        replace_text(target, json.dumps(self.to_dict(), indent=2, allow_nan=True))
         return target
 
 
-def load_results(folder: str | Path | None = None) -> dict[str, dict]:
-    """All stage results in a folder, by stage name; files that are not valid results are skipped with a note."""
+def replace_text(path: str | Path, text: str) -> Path:
+    """Write ``path`` through a uniquely named temporary file beside it, then rename it into place: a reader never
+    sees a half-written file, and two writers never share a temporary name. Keeps the mode of the file it replaces;
+    a new file gets 0644 (mkstemp's 0600 would hide results and reports meant to be shared)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+@dataclass(frozen=True)
+class ResultsProblem:
+    """Something wrong with one file of the results folder, in one line. ``stage`` is the stage the file holds (or,
+    when it cannot be read at all, the one its name says), so the report can show that stage as unreadable instead of
+    dropping it."""
+
+    file: Path
+    reason: str
+    stage: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.reason}"
+
+
+_SECTIONS = {"metrics": list, "tables": dict, "figures": list, "unavailable": list, "notes": list}
+_METRIC_KEYS = ("model", "metric", "value")
+
+
+def _checked(data: dict, file: Path) -> tuple[dict, list[ResultsProblem]]:
+    """The parts of a results dict the report relies on, checked by hand: each bad entry is named and left out, the
+    rest kept (a JSON-schema validator would reject the whole file for one bad metric)."""
+    stage = data["stage"]
+    problems = []
+
+    def bad(reason):
+        problems.append(ResultsProblem(file, reason, stage))
+
+    out = dict(data)
+    for key, kind in _SECTIONS.items():
+        if key in data and not isinstance(data[key], kind):
+            bad(f"{key!r} is a JSON {type(data[key]).__name__}, not a {kind.__name__}; left out")
+            out[key] = kind()
+    metrics = []
+    for i, m in enumerate(out.get("metrics", [])):
+        lacks = [k for k in _METRIC_KEYS if not isinstance(m, dict) or k not in m]
+        if lacks:
+            bad(f"metric {i + 1} has no {', '.join(map(repr, lacks))}; left out")
+        else:
+            metrics.append(m)
+    out["metrics"] = metrics
+    figures = []
+    for i, f in enumerate(out.get("figures", [])):
+        if isinstance(f, dict) and isinstance(f.get("file"), str):
+            figures.append(f)
+        else:
+            bad(f"figure {i + 1} names no file; left out")
+    out["figures"] = figures
+    tables = {}
+    for name, rows in out.get("tables", {}).items():
+        if isinstance(rows, list) and all(isinstance(r, dict) for r in rows):
+            tables[name] = rows
+        else:
+            bad(f"table {name!r} is not a list of rows; left out")
+    out["tables"] = tables
+    out["unavailable"] = [u for u in out.get("unavailable", []) if isinstance(u, dict)]
+    out["notes"] = [str(n) for n in out.get("notes", [])]
+    return out, problems
+
+
+def read_results(folder: str | Path | None = None) -> tuple[dict[str, dict], list[ResultsProblem]]:
+    """All stage results in a folder by stage name, and every problem met reading them: a file that is not UTF-8,
+    not JSON (truncated), not a results dict, of another schema, or with malformed entries. A file with bad entries
+    keeps its good ones; one that cannot be read at all is only a problem. Names starting with ``_`` (the run
+    history) are not results."""
     folder = Path(folder) if folder else results_dir()
-    out = {}
+    out: dict[str, dict] = {}
+    source: dict[str, Path] = {}
+    problems: list[ResultsProblem] = []
     for f in sorted(folder.glob("*.json")):
         if f.name.startswith("_"):
             continue
         try:
-            data = json.loads(f.read_text())
-        except json.JSONDecodeError:
+            data = json.loads(f.read_bytes().decode("utf-8"))
+        except UnicodeDecodeError:
+            problems.append(ResultsProblem(f, "not text (binary or not UTF-8): unreadable", f.stem))
             continue
-        if isinstance(data, dict) and data.get("schema") == SCHEMA and "stage" in data:
-            out[data["stage"]] = data
-    return out
+        except json.JSONDecodeError as exc:
+            problems.append(ResultsProblem(f, f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}; "
+                                              "truncated?): unreadable", f.stem))
+            continue
+        except OSError as exc:
+            problems.append(ResultsProblem(f, f"cannot be read ({exc.strerror or exc}): unreadable", f.stem))
+            continue
+        if not isinstance(data, dict) or not isinstance(data.get("stage"), str) or not data["stage"]:
+            problems.append(ResultsProblem(f, 'not a results file (no "stage"): unreadable', f.stem))
+            continue
+        stage = data["stage"]
+        if data.get("schema") != SCHEMA:
+            problems.append(ResultsProblem(f, f"schema {data.get('schema')!r}, this facelab reads schema {SCHEMA}: "
+                                              "unreadable", stage))
+            continue
+        if stage in out:
+            problems.append(ResultsProblem(f, f"stage {stage!r} is also in {source[stage].name}; this file left out",
+                                           stage))
+            continue
+        out[stage], found = _checked(data, f)
+        source[stage] = f
+        problems += found
+    return out, problems
+
+
+def load_results(folder: str | Path | None = None) -> dict[str, dict]:
+    """The readable stage results in a folder, by stage name (:func:`read_results` without its problems)."""
+    return read_results(folder)[0]
+
+
+STATUS_FILE = "_bench.json"
+
+
+def read_run_history(file: str | Path) -> tuple[dict, list[str]]:
+    """The run history (``_bench.json``) that `facelab bench` merges into and the report shows, read defensively:
+    (summary dict whose ``notebooks`` is a list of records, problems in one line each). Records that are not dicts
+    naming their notebook are dropped and counted, the others kept; a file that is not JSON or not a dict gives an
+    empty history. A missing file is no problem (no bench ran yet)."""
+    file = Path(file)
+    try:
+        data = json.loads(file.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        return {"notebooks": []}, []
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return {"notebooks": []}, [f"{file}: unreadable run history ({type(exc).__name__}: {exc}); ignored"]
+    problems = []
+    if isinstance(data, list):  # a bare list of records: keep those that are records
+        problems.append(f"{file}: run history is a JSON list, not an object; its records kept")
+        data = {"notebooks": data}
+    if not isinstance(data, dict):
+        return {"notebooks": []}, [f"{file}: run history is a JSON {type(data).__name__}, not an object; ignored"]
+    records = data.get("notebooks", [])
+    if not isinstance(records, list):
+        return {**data, "notebooks": []}, [f'{file}: "notebooks" is not a list; ignored']
+    good = [r for r in records if isinstance(r, dict) and isinstance(r.get("notebook"), str)]
+    if len(good) < len(records):
+        problems.append(f"{file}: {len(records) - len(good)} run record(s) without a notebook name dropped")
+    return {**data, "notebooks": good}, problems

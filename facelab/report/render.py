@@ -3,22 +3,23 @@
 For each stage: a model x metric table (baselines marked), a bar chart per
 metric drawn with matplotlib, the figures the notebook saved, models that could
 not run and why, and the notes. Figures are embedded as base64 PNG so the page
-is one file a teacher can hand out.
+is one file a teacher can hand out. A results file that cannot be read is named (on stderr and on
+the page) and its stage shown as unreadable, never dropped; only PNG files inside the results folder are embedded.
 """
 from __future__ import annotations
 
 import base64
 import io
-import json
 import math
 import re
+import sys
 from collections import OrderedDict
 from datetime import datetime, timezone
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from ..evaluation.results import load_results
+from ..evaluation.results import STATUS_FILE, ResultsProblem, read_results, read_run_history, replace_text
 from ..config import reports_dir
 
 STAGE_ORDER = ["data", "quickstart", "detection", "features", "recognition", "expression", "emotion",
@@ -30,11 +31,8 @@ def stage_sort_key(stage: str) -> tuple:
     return (STAGE_ORDER.index(stage) if stage in STAGE_ORDER else len(STAGE_ORDER), stage)
 
 
-def _replace_text(path: Path, text: str) -> None:
-    """Write ``path`` through a temporary file beside it, so a reader never sees it half-written."""
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+def _warn(line: str) -> None:
+    print(f"facelab report: warning: {line}", file=sys.stderr)
 
 
 def _fmt(value) -> str:
@@ -110,39 +108,81 @@ def metric_charts(metrics: list[dict], limit: int = 6) -> list[dict]:
     return charts
 
 
-def _embed_file(folder: Path, name: str) -> str | None:
-    f = folder / name
-    return base64.b64encode(f.read_bytes()).decode() if f.exists() else None
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def render_report(results: str | Path | None = None, out: str | Path | None = None) -> Path:
-    """Write the HTML report; returns its path. Works with no results at all (says so)."""
+def _embed_file(folder: Path, name: str) -> tuple[str | None, str | None]:
+    """(base64 PNG, None), or (None, why not). The page is handed out, so only a PNG that really lies inside the
+    results folder is embedded: ``../`` paths, absolute paths and symlinks leading out of the folder are refused."""
+    root = folder.resolve()
+    try:
+        real = (folder / name).resolve()  # follows every symlink on the way
+    except (OSError, RuntimeError):  # a symlink loop
+        return None, f"figure {name!r} cannot be resolved; not embedded"
+    if not real.is_relative_to(root):
+        return None, f"figure {name!r} lies outside the results folder; not embedded"
+    if not real.exists():
+        return None, f"figure {name!r} is missing"
+    if not real.is_file():
+        return None, f"figure {name!r} is not a plain file; not embedded"
+    data = real.read_bytes()
+    if not data.startswith(PNG_SIGNATURE):
+        return None, f"figure {name!r} is not a PNG image; not embedded"
+    return base64.b64encode(data).decode(), None
+
+
+def _section(s: dict, results: Path, problems: list[ResultsProblem]) -> dict:
+    figures = []
+    for f in s.get("figures", []):
+        png, why = _embed_file(results, f["file"])
+        if png:
+            figures.append({"caption": f.get("caption", ""), "png": png})
+        else:
+            problems.append(ResultsProblem(results / f"{s['stage']}.json", why, s["stage"]))
+    return {"stage": s["stage"], "title": s.get("title", s["stage"]), "profile": s.get("profile"),
+            "created": s.get("created"), "duration_s": s.get("duration_s"),
+            "table": metric_table(s.get("metrics", [])), "charts": metric_charts(s.get("metrics", [])),
+            "figures": figures, "tables": s.get("tables", {}),
+            "unavailable": s.get("unavailable", []), "notes": s.get("notes", []),
+            "environment": s.get("environment", {}), "fmt": _fmt, "unreadable": False}
+
+
+def render_report(results: str | Path | None = None, out: str | Path | None = None,
+                  problems: list | None = None) -> Path:
+    """Write the HTML report; returns its path. Works with no results at all (says so). Every problem with the
+    results folder is warned about on stderr in one line, shown on the page, and appended to ``problems`` when
+    given (so the CLI can choose its exit status)."""
     results = Path(results) if results else reports_dir() / "results"
     out = Path(out) if out else reports_dir() / "index.html"
-    stages = load_results(results) if results.exists() else {}
-    status = {}
-    if (results / "_bench.json").exists():
-        try:
-            status = json.loads((results / "_bench.json").read_text())
-        except json.JSONDecodeError:
-            status = {}
-    ordered = sorted(stages.values(), key=lambda s: stage_sort_key(s["stage"]))
-    sections = []
-    for s in ordered:
-        figures = [{"caption": f.get("caption", ""), "png": _embed_file(results, f["file"])} for f in s.get("figures", [])]
-        sections.append({"stage": s["stage"], "title": s.get("title", s["stage"]), "profile": s.get("profile"),
-                         "created": s.get("created"), "duration_s": s.get("duration_s"),
-                         "table": metric_table(s.get("metrics", [])), "charts": metric_charts(s.get("metrics", [])),
-                         "figures": [f for f in figures if f["png"]], "tables": s.get("tables", {}),
-                         "unavailable": s.get("unavailable", []), "notes": s.get("notes", []),
-                         "environment": s.get("environment", {}), "fmt": _fmt})
+    stages, found = read_results(results) if results.exists() else ({}, [])
+    status, history_problems = read_run_history(results / STATUS_FILE)
+    sections = [_section(s, results, found) for s in stages.values()]
+    for stage in dict.fromkeys(p.stage for p in found if p.stage and p.stage not in stages):
+        # a stage whose file cannot be read at all still gets its section, saying so (never a silent gap)
+        sections.append({"stage": stage, "title": stage, "unreadable": True, "notes": [], "fmt": _fmt})
+    for sec in sections:
+        sec["problems"] = [p for p in found if p.stage == sec["stage"]]
+    sections.sort(key=lambda sec: stage_sort_key(sec["stage"]))
+    for line in [*map(str, found), *history_problems]:
+        _warn(line)
     env = Environment(loader=PackageLoader("facelab", "report/templates"), autoescape=select_autoescape(["html"]))
     html = env.get_template("index.html").render(
         generated=datetime.now(timezone.utc).isoformat(timespec="seconds"), sections=sections,
-        bench=status.get("notebooks", []), data_home=status.get("data_home"), fmt=_fmt)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _replace_text(out, html)
+        bench=status["notebooks"], data_home=status.get("data_home"), fmt=_fmt,
+        problems=[*map(str, found), *history_problems])
+    replace_text(out, html)
+    if problems is not None:
+        problems += [*found, *history_problems]
     return out
+
+
+def _publishable(results: Path, why: str) -> dict[str, dict]:
+    """The stages whose results file was read without any problem: the README and the model cards never take
+    tables from a damaged file (the stage keeps its earlier tables, and the reason is warned about)."""
+    stages, found = read_results(results)
+    for p in found:
+        _warn(f"{p}; {why}")
+    return {k: v for k, v in stages.items() if k not in {p.stage for p in found}}
 
 
 def results_markdown(results: str | Path | None = None, skip: tuple[str, ...] = (),
@@ -151,8 +191,12 @@ def results_markdown(results: str | Path | None = None, skip: tuple[str, ...] = 
     per stage, one table per (data set, split), a row per model and a column per metric, the best value in bold;
     ``only`` keeps just those stages."""
     results = Path(results) if results else reports_dir() / "results"
+    return _markdown(read_results(results)[0], skip, only)
+
+
+def _markdown(stages: dict[str, dict], skip: tuple[str, ...] = (), only: tuple[str, ...] | None = None) -> str:
     out = []
-    for s in sorted(load_results(results).values(), key=lambda r: stage_sort_key(r["stage"])):
+    for s in sorted(stages.values(), key=lambda r: stage_sort_key(r["stage"])):
         if s["stage"] in skip or (only is not None and s["stage"] not in only):
             continue
         groups: "OrderedDict[tuple, list]" = OrderedDict()
@@ -198,12 +242,14 @@ def update_readme(readme: str | Path = "README.md", results: str | Path | None =
     old, tail = rest.split(README_END, 1)
     skip = ("data", "quickstart")
     blocks = _stage_blocks(old)
-    blocks.update(_stage_blocks(results_markdown(results, skip=skip)))
+    results = Path(results) if results else reports_dir() / "results"
+    blocks.update(_stage_blocks(_markdown(_publishable(results, "the README keeps that stage's earlier tables"),
+                                          skip=skip)))
     body = "\n".join(blocks[st] for st in sorted(blocks, key=stage_sort_key) if st not in skip)
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     note = (f"\n_Generated by `facelab report --update-readme` at {stamp} from reports/results/*.json "
             "(a stage without a results file keeps its earlier tables)._\n\n")
-    _replace_text(readme, head + README_START + note + body + "\n" + README_END + tail)
+    replace_text(readme, head + README_START + note + body + "\n" + README_END + tail)
     return readme
 
 
@@ -225,7 +271,7 @@ def update_cards(cards: str | Path | None = None, results: str | Path | None = N
 
     cards = Path(cards) if cards else Path(__file__).resolve().parents[1] / "weights"
     results = Path(results) if results else reports_dir() / "results"
-    have = {s["stage"]: s for s in load_results(results).values()}
+    have = _publishable(results, "model cards of that stage keep their tables")
     written = []
     for card in sorted(cards.glob("*.md")):
         text = card.read_text()
@@ -241,7 +287,7 @@ def update_cards(cards: str | Path | None = None, results: str | Path | None = N
         made = ", ".join(f"{st}.json ({have[st].get('profile', '?')} profile, {have[st].get('created', '?')})"
                          for st in stages)
         body = (f"\n_Generated by `facelab report --update-cards` from reports/results/{made}._\n\n"
-                + results_markdown(results, only=stages) + "\n")
-        card.write_text(text[:m.end()] + body + README_END + tail)
+                + _markdown(have, only=stages) + "\n")
+        replace_text(card, text[:m.end()] + body + README_END + tail)
         written.append(card)
     return written
