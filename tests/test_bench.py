@@ -113,7 +113,8 @@ def test_unknown_stage_is_a_clear_error():
 
 
 WRITE_GOOD = ("from facelab.evaluation import ResultsWriter\n"
-              "ResultsWriter({stage!r}, profile=profile, out_dir=results_dir).add('m', 'acc', {value}, 't', 'x').write()")
+              "ResultsWriter({stage!r}, profile=profile, out_dir=results_dir)"
+              ".add('m', 'acc', {value}, 't', 'x').write()")
 
 
 @pytest.mark.unit

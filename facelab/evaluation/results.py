@@ -244,28 +244,31 @@ def load_results(folder: str | Path | None = None) -> dict[str, dict]:
 STATUS_FILE = "_bench.json"
 
 
-def read_run_history(file: str | Path) -> tuple[dict, list[str]]:
+def read_run_history(file: str | Path) -> tuple[dict, list[ResultsProblem]]:
     """The run history (``_bench.json``) that `facelab bench` merges into and the report shows, read defensively:
-    (summary dict whose ``notebooks`` is a list of records, problems in one line each). Records that are not dicts
-    naming their notebook are dropped and counted, the others kept; a file that is not JSON or not a dict gives an
-    empty history. A missing file is no problem (no bench ran yet)."""
+    (summary dict whose ``notebooks`` is a list of records, the problems). Records that are not dicts naming their
+    notebook are dropped and counted, the others kept; a file that is not JSON or not an object gives an empty
+    history. A missing file is no problem (no bench ran yet)."""
     file = Path(file)
     try:
         data = json.loads(file.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         return {"notebooks": []}, []
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return {"notebooks": []}, [f"{file}: unreadable run history ({type(exc).__name__}: {exc}); ignored"]
+        return {"notebooks": []}, [ResultsProblem(file, f"unreadable run history ({type(exc).__name__}: {exc}); "
+                                                        "ignored")]
     problems = []
     if isinstance(data, list):  # a bare list of records: keep those that are records
-        problems.append(f"{file}: run history is a JSON list, not an object; its records kept")
+        problems.append(ResultsProblem(file, "run history is a JSON list, not an object; its records kept"))
         data = {"notebooks": data}
     if not isinstance(data, dict):
-        return {"notebooks": []}, [f"{file}: run history is a JSON {type(data).__name__}, not an object; ignored"]
+        return {"notebooks": []}, [ResultsProblem(file, f"run history is a JSON {type(data).__name__}, not an "
+                                                        "object; ignored")]
     records = data.get("notebooks", [])
     if not isinstance(records, list):
-        return {**data, "notebooks": []}, [f'{file}: "notebooks" is not a list; ignored']
+        return {**data, "notebooks": []}, [ResultsProblem(file, '"notebooks" is not a list; ignored')]
     good = [r for r in records if isinstance(r, dict) and isinstance(r.get("notebook"), str)]
     if len(good) < len(records):
-        problems.append(f"{file}: {len(records) - len(good)} run record(s) without a notebook name dropped")
+        problems.append(ResultsProblem(file, f"{len(records) - len(good)} run record(s) without a notebook name "
+                                             "dropped"))
     return {**data, "notebooks": good}, problems

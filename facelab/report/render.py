@@ -150,8 +150,8 @@ def _section(s: dict, results: Path, problems: list[ResultsProblem]) -> dict:
 def render_report(results: str | Path | None = None, out: str | Path | None = None,
                   problems: list | None = None) -> Path:
     """Write the HTML report; returns its path. Works with no results at all (says so). Every problem with the
-    results folder is warned about on stderr in one line, shown on the page, and appended to ``problems`` when
-    given (so the CLI can choose its exit status)."""
+    results folder (:class:`ResultsProblem`: results files, figures, run history) is warned about on stderr in one
+    line, shown on the page, and appended to ``problems`` when given (so the CLI can choose its exit status)."""
     results = Path(results) if results else reports_dir() / "results"
     out = Path(out) if out else reports_dir() / "index.html"
     stages, found = read_results(results) if results.exists() else ({}, [])
@@ -163,16 +163,16 @@ def render_report(results: str | Path | None = None, out: str | Path | None = No
     for sec in sections:
         sec["problems"] = [p for p in found if p.stage == sec["stage"]]
     sections.sort(key=lambda sec: stage_sort_key(sec["stage"]))
-    for line in [*map(str, found), *history_problems]:
-        _warn(line)
+    every = found + history_problems
+    for p in every:
+        _warn(str(p))
     env = Environment(loader=PackageLoader("facelab", "report/templates"), autoescape=select_autoescape(["html"]))
     html = env.get_template("index.html").render(
         generated=datetime.now(timezone.utc).isoformat(timespec="seconds"), sections=sections,
-        bench=status["notebooks"], data_home=status.get("data_home"), fmt=_fmt,
-        problems=[*map(str, found), *history_problems])
+        bench=status["notebooks"], data_home=status.get("data_home"), fmt=_fmt, problems=every)
     replace_text(out, html)
     if problems is not None:
-        problems += [*found, *history_problems]
+        problems += every
     return out
 
 
