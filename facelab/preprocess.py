@@ -6,75 +6,203 @@ report are the numbers the command line gives.
 """
 from __future__ import annotations
 
+import io
+import os
+import stat
 from pathlib import Path
 from typing import Sequence
 
 import cv2
 import numpy as np
 
-from .errors import BadInputError
+from .errors import BadInputError, FacelabError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".pgm", ".ppm", ".pbm", ".bmp", ".tif", ".tiff", ".webp"}
 
 
-def _decode_with_pillow(path: Path) -> np.ndarray:
-    # OpenCV's GIF support depends on the build; Pillow reads GIF/palette files everywhere.
+def _env_limit(name: str, default: int) -> int:
+    """A positive integer from the environment, else ``default``; a bad value is an error, not silently ignored."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise FacelabError(f"{name}={raw!r}: expected a positive whole number")
+    return value
+
+
+#: most pixels (width x height) an image may have; checked from the header, before any decoding allocates it
+MAX_PIXELS = _env_limit("FACELAB_MAX_PIXELS", 50_000_000)
+#: largest image file read, in bytes; checked from the file's size before reading it
+MAX_IMAGE_BYTES = _env_limit("FACELAB_MAX_IMAGE_BYTES", 200_000_000)
+
+_JPEG_START, _JPEG_END = b"\xff\xd8", b"\xff\xd9"
+
+
+def read_bytes(path, max_bytes: int, what: str = "file") -> bytes:
+    """The whole of a regular file of at most ``max_bytes``, or a :class:`BadInputError` naming it.
+
+    The size comes from ``os.stat`` before anything is read: a sparse 12 GB file is refused
+    without reading it, and a FIFO (which would block) or a directory is refused as such.
+    """
+    path = Path(path)
+    try:
+        info = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise BadInputError(path, "no such file") from None
+    except OSError as exc:  # permission, name too long, symlink loop
+        raise BadInputError(path, f"cannot read {what}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise BadInputError(path, f"is a directory, not {what}")
+    if not stat.S_ISREG(info.st_mode):
+        raise BadInputError(path, f"not a regular file (a FIFO, socket or device), not {what}")
+    if info.st_size == 0:
+        raise BadInputError(path, "empty file (0 bytes)")
+    if info.st_size > max_bytes:
+        raise BadInputError(path, f"file of {info.st_size:,} bytes is larger than the limit of {max_bytes:,} bytes")
+    try:
+        with open(path, "rb") as f:
+            data = f.read(max_bytes + 1)  # bounded even if the file grew since stat
+    except OSError as exc:
+        raise BadInputError(path, f"cannot read {what}: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:
+        raise BadInputError(path, f"file is larger than the limit of {max_bytes:,} bytes")
+    if not data:
+        raise BadInputError(path, "empty file (0 bytes)")
+    return data
+
+
+def _open_header(path: Path, data: bytes, max_pixels: int):
+    """Pillow's reading of the header (format, size, EXIF orientation) without decoding pixels; None if unrecognised."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
-            im.load()
+        with Image.open(io.BytesIO(data)) as im:  # reads the header only
+            fmt, (width, height) = im.format, im.size
+            try:
+                orientation = int(im.getexif().get(0x0112, 1))
+            except Exception:  # a broken EXIF block is ignored, as OpenCV ignores it
+                orientation = 1
+    except Image.DecompressionBombError as exc:
+        # Pillow's own check (2 x PIL.Image.MAX_IMAGE_PIXELS, about 179 M) fires inside open(), before ours can;
+        # it also caps a FACELAB_MAX_PIXELS set higher than that.
+        raise BadInputError(path, f"image is larger than the limit of {max_pixels:,} pixels (FACELAB_MAX_PIXELS); "
+                                  f"Pillow says: {exc}") from None
+    except UnidentifiedImageError:
+        return None
+    except Exception as exc:  # plugins raise struct.error, IndexError, SyntaxError, ... on malformed headers
+        if "truncat" in str(exc).lower():
+            raise BadInputError(path, "truncated image file (data ends inside the header)") from None
+        raise BadInputError(path, f"cannot decode image header: {exc}") from None
+    return fmt, width, height, orientation
+
+
+def _check_pixels(path: Path, width: int, height: int, max_pixels: int) -> None:
+    if width <= 0 or height <= 0:
+        raise BadInputError(path, f"image has no pixels ({width}x{height})")
+    if width * height > max_pixels:
+        raise BadInputError(path, f"image of {width}x{height} = {width * height:,} pixels is larger than the limit "
+                                  f"of {max_pixels:,} pixels (FACELAB_MAX_PIXELS)")
+
+
+def _decode_with_pillow(path: Path, data: bytes | None = None) -> np.ndarray:
+    """Decode with Pillow, EXIF orientation applied. OpenCV's GIF support depends on the build; Pillow reads GIF everywhere."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data) if data is not None else path) as im:
+            im = ImageOps.exif_transpose(im)
             if im.mode in ("L", "I;16", "I", "F", "1"):
                 arr = np.asarray(im.convert("L"))
             else:
                 arr = cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR)
     except UnidentifiedImageError as exc:
         raise BadInputError(path, "not an image file (no decoder recognises its bytes)") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise BadInputError(path, f"cannot decode image: {exc}") from exc
+    except OSError as exc:
+        if "truncated" in str(exc):
+            raise BadInputError(path, "truncated image file (data ends before the image does)") from None
+        raise BadInputError(path, f"cannot decode image: {exc}") from None
+    except Exception as exc:  # plugins raise SyntaxError, ValueError, struct.error, ... on malformed data
+        raise BadInputError(path, f"cannot decode image: {exc}") from None
     return arr
 
 
-def read_image(path, mode: str = "grey") -> np.ndarray:
+def _imdecode(data: bytes) -> np.ndarray | None:
+    try:
+        return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:  # e.g. a size past OpenCV's own limit: let Pillow give the reason
+        return None
+
+
+# Random filler without 0xFF (which would start a marker), fixed so results repeat.
+_FILLER = bytes(np.random.default_rng(0).integers(0, 255, 256, dtype=np.uint8))
+
+
+def _jpeg_without_end_marker(data: bytes) -> np.ndarray | None:
+    """Decode a JPEG whose end-of-image marker is missing; None if scan data is missing too.
+
+    OpenCV refuses a JPEG that stops early, and Pillow calls it truncated, even when only
+    the 2-byte end marker is gone. Neither tells "only the marker is missing" from "half
+    the file is gone" (libjpeg only prints a warning), so we ask the decoder: with an end
+    marker supplied, a complete scan decodes the same whatever bytes come before that
+    marker (libjpeg skips them), while a cut scan decodes those bytes as picture data.
+    """
+    body = data.rstrip(b"\xff")  # a cut inside the marker itself
+    img = _imdecode(body + _JPEG_END)
+    if img is None:
+        return None
+    for filler in (bytes(256), _FILLER):
+        other = _imdecode(body + filler + _JPEG_END)
+        if other is None or other.shape != img.shape or not np.array_equal(img, other):
+            return None
+    return img
+
+
+def read_image(path, mode: str = "grey", *, max_pixels: int | None = None, max_bytes: int | None = None) -> np.ndarray:
     """Read any common image file as uint8: ``mode`` is ``grey`` (H, W) or ``bgr``/``rgb`` (H, W, 3).
 
-    Raises :class:`BadInputError` naming the file for a missing, empty, truncated
-    or non-image file, instead of OpenCV's silent ``None``.
+    Raises :class:`BadInputError` naming the file for a missing, empty, truncated, oversized
+    or non-image file, instead of OpenCV's silent ``None`` or a decoder's traceback. The file
+    size (``max_bytes``, default :data:`MAX_IMAGE_BYTES`) and the pixel count from the header
+    (``max_pixels``, default :data:`MAX_PIXELS`) are checked before decoding. EXIF orientation
+    is applied, so a photo stored sideways comes out upright.
     """
     if mode not in ("grey", "gray", "bgr", "rgb"):
         raise ValueError(f"mode must be grey, bgr or rgb, not {mode!r}")
     path = Path(path)
-    if not path.exists():
-        raise BadInputError(path, "no such file")
-    if path.is_dir():
-        raise BadInputError(path, "is a directory, not an image file")
-    if path.stat().st_size == 0:
-        raise BadInputError(path, "empty file (0 bytes)")
-    data = np.fromfile(str(path), dtype=np.uint8)
+    max_pixels = MAX_PIXELS if max_pixels is None else max_pixels
+    data = read_bytes(path, MAX_IMAGE_BYTES if max_bytes is None else max_bytes, "an image file")
+    header = _open_header(path, data, max_pixels)
+    if header is not None:
+        fmt, width, height, orientation = header
+        _check_pixels(path, width, height, max_pixels)
     img = None
-    if path.suffix.lower() != ".gif":
-        img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if header is None or (fmt != "GIF" and orientation == 1):
+        # OpenCV first: it decodes every format it knows the same way as before this check existed.
+        img = _imdecode(data)
+        if img is None and data.startswith(_JPEG_START) and not data.endswith(_JPEG_END):
+            img = _jpeg_without_end_marker(data)
     if img is None:
-        img = _decode_with_pillow(path)
-    elif _looks_truncated(path, data):
-        raise BadInputError(path, "truncated image file (data ends before the image does)")
+        if header is None:
+            raise BadInputError(path, "not an image file (no decoder recognises its bytes)")
+        img = _decode_with_pillow(path, data)
+    if img.size == 0:
+        raise BadInputError(path, "image has no pixels")
+    _check_pixels(path, img.shape[1], img.shape[0], max_pixels)  # formats only OpenCV knows have no header check
+    if img.dtype.kind == "f":  # Radiance HDR and the like: NaN/inf would break the scaling below
+        img = np.nan_to_num(img, nan=0.0, posinf=0.0, neginf=0.0)
     if img.dtype != np.uint8:  # 16-bit PNG/TIFF: scale to 8 bits
         img = cv2.convertScaleAbs(img, alpha=255.0 / max(1, int(img.max())))
     if img.ndim == 3 and img.shape[2] == 4:
         img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
-    if img.ndim == 3 and img.shape[2] == 1:
+    if img.ndim == 3 and img.shape[2] in (1, 2):  # grey, or grey + alpha
         img = img[:, :, 0]
-    if img.size == 0:
-        raise BadInputError(path, "image has no pixels")
+    if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] != 3):
+        raise BadInputError(path, f"unsupported pixel layout {img.shape}")
     return to_mode(img, mode)
-
-
-def _looks_truncated(path: Path, data: np.ndarray) -> bool:
-    # libjpeg fills a truncated JPEG with grey and only warns; the end-of-image marker tells.
-    if path.suffix.lower() in (".jpg", ".jpeg") or (len(data) > 2 and data[0] == 0xFF and data[1] == 0xD8):
-        tail = bytes(data[-64:])
-        return b"\xff\xd9" not in tail
-    return False
 
 
 def to_mode(img: np.ndarray, mode: str = "grey") -> np.ndarray:
