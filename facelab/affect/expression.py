@@ -14,22 +14,22 @@ vector (layer ``"features"``) is the per-frame feature the sequence models use.
 """
 from __future__ import annotations
 
-import functools
 import json
-import math
 import os
+import math
 import time
-import weakref
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from ..data import FER_LABELS
+from ..models.runtime import cpu_has_bf16, dtype_policy, predict_batches, rebuilt, save_model
+from ..models.training import history_dict, keep_best, progress_schedule
+from ..config import DEFAULT_PROFILE, training_file
+from ..models.weights import load_keras
 
 FACE_SIZE = 48
 N_CLASSES = len(FER_LABELS)
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 FEATURE_LAYER = "features"
 # AdamW's decoupled decay for train_cnn: with peak lr 2e-3 a step of 2e-4 at the peak, which is the AdamW paper's
 # normalised decay of 0.025 for batch 128, ~28 k faces and ~65 epochs (lambda = lambda_norm * sqrt(b / (B T)))
@@ -175,7 +175,7 @@ def train_cnn(model, train_x, train_y, val_x, val_y, epochs: int = 30, batch_siz
               class_weight=None, extra_callbacks=(), time_budget_s: float | None = None,
               weight_decay: float | None = None, optimizer: str = "adam"):
     """Adam(W) or SGD (``optimizer``; ``lr`` and ``weight_decay`` default to its :data:`OPTIMIZERS` entry) with a
-    one-cycle-ish schedule (:func:`warmup_cosine_lr`: linear warm-up over 5 %, cosine decay to 0),
+    one-cycle-ish schedule (:func:`facelab.models.training.warmup_cosine_lr`: linear warm-up over 5 %, cosine decay to 0),
     label smoothing; keeps the weights of the epoch with the best validation accuracy (model selection on ``val``).
 
     ``weight_decay`` > 0: AdamW (decoupled decay, Loshchilov & Hutter, ICLR 2019), a step of ``lr * weight_decay``
@@ -191,9 +191,9 @@ def train_cnn(model, train_x, train_y, val_x, val_y, epochs: int = 30, batch_siz
 
     lr, weight_decay = optimizer_settings(optimizer, lr, weight_decay)
     set_seeds(seed)
-    best = _KeepBest(checkpoint)
+    best = keep_best(["val_accuracy"], checkpoint, log=True)
     steps = int(np.ceil(len(train_x) / batch_size)) * epochs
-    schedule = _ProgressSchedule(lr, seconds=time_budget_s, steps=None if time_budget_s else steps)
+    schedule = progress_schedule(lr, seconds=time_budget_s, steps=None if time_budget_s else steps)
     # a plain learning-rate variable, starting at the warm-up's lr / 10: the schedule callback sets it.
     # jit_compile stays "auto", which Keras resolves to no XLA for a net with random augmentation layers; on the
     # 2-core CPU XLA would not help anyway: it halved bfloat16 training speed in a probe (2026-11-29, the net
@@ -206,11 +206,8 @@ def train_cnn(model, train_x, train_y, val_x, val_y, epochs: int = 30, batch_siz
     hist = model.fit(train_x, y_tr, validation_data=(val_x, y_va), epochs=epochs, batch_size=batch_size,
                      shuffle=True, verbose=verbose, callbacks=[best, schedule, *extra_callbacks],
                      class_weight=class_weight)
-    if best.weights is not None:
-        model.set_weights(best.weights)
-    history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
-    history["best_epoch"] = best.best_epoch
-    return history
+    best.restore(model)
+    return history_dict(hist, best.best_epoch)
 
 
 def make_optimizer(optimizer: str, lr: float, weight_decay: float):
@@ -237,81 +234,10 @@ def optimizer_settings(optimizer: str, lr: float | None = None, weight_decay: fl
     return (default_lr if lr is None else lr), (default_decay if weight_decay is None else weight_decay)
 
 
-def warmup_cosine_lr(fraction: float, peak: float, warmup: float = 0.05) -> float:
-    """:func:`train_cnn`'s learning rate at ``fraction`` of training: warm-up from ``peak``/10, then cosine to 0.
-
-    The fraction is of steps, or, with a time budget, of wall-clock time ("budgeted training", Li, Yumer &
-    Ramanan, ICLR 2020): the full profile must finish in 2 hours on 2 shared cores whose speed varies by half
-    from hour to hour (77-151 s per FER2013 epoch here), so a fixed epoch count either overruns or wastes time.
-    Written here, once for both, because Keras's schedules are functions of the step count only."""
-    fraction = min(max(fraction, 0.0), 1.0)
-    if fraction < warmup:
-        return peak / 10 + (peak - peak / 10) * fraction / warmup
-    return 0.5 * peak * (1 + math.cos(math.pi * (fraction - warmup) / (1 - warmup)))
-
-
-def _progress_schedule_class():
-    import keras
-
-    class ProgressSchedule(keras.callbacks.Callback):
-        """Sets the learning rate before each batch from the share of training done: of ``steps``, or of
-        ``seconds`` of wall-clock time, in which case training also stops when they are spent."""
-
-        def __init__(self, peak: float, seconds: float | None = None, steps: int | None = None):
-            super().__init__()
-            if not (seconds or steps):
-                raise ValueError("ProgressSchedule needs seconds or steps")
-            self.peak, self.seconds, self.steps, self.t0, self.step = peak, seconds, steps, None, 0
-
-        def on_train_begin(self, logs=None):
-            self.t0, self.step = time.perf_counter(), 0
-
-        def on_train_batch_begin(self, batch, logs=None):
-            if self.seconds:
-                fraction = (time.perf_counter() - self.t0) / self.seconds
-            else:
-                fraction = self.step / self.steps
-            self.step += 1
-            self.model.optimizer.learning_rate = warmup_cosine_lr(fraction, self.peak)
-            if self.seconds and fraction >= 1:
-                self.model.stop_training = True  # Keras ends the epoch after this batch (validation still runs)
-
-    return ProgressSchedule
-
-
-def _ProgressSchedule(peak, seconds=None, steps=None):  # noqa: N802 (keeps keras out of module import)
-    return _progress_schedule_class()(peak, seconds=seconds, steps=steps)
-
-
-def _keep_best_class():
-    import keras
-
-    class KeepBest(keras.callbacks.Callback):
-        def __init__(self, checkpoint=None):
-            super().__init__()
-            self.checkpoint, self.best, self.weights, self.best_epoch = checkpoint, -1.0, None, None
-
-        def on_epoch_end(self, epoch, logs=None):
-            acc = (logs or {}).get("val_accuracy", -1)
-            if acc > self.best:
-                self.best, self.best_epoch = acc, epoch + 1
-                self.weights = self.model.get_weights()
-                if self.checkpoint:
-                    self.model.save(self.checkpoint)
-            print(f"[keep-best] epoch {epoch + 1} val_accuracy {acc:.4f} best {self.best:.4f} (epoch {self.best_epoch})",
-                  flush=True)
-
-    return KeepBest
-
-
-def _KeepBest(checkpoint=None):  # noqa: N802 (keeps keras out of module import)
-    return _keep_best_class()(checkpoint)
-
-
 # ---------------------------------------------------------------- inference
 def predict_proba(model, faces, tta: bool = False, batch_size: int = 512, precision: str | None = None) -> np.ndarray:
     """Class probabilities for uint8 faces (N, 48, 48[, 1]); ``tta`` averages with the mirrored face;
-    ``precision``: see :func:`inference_precision`."""
+    ``precision``: see :func:`facelab.models.runtime.inference_precision`."""
     x = np.asarray(faces)
     if x.ndim == 3:
         x = x[..., None]
@@ -321,129 +247,6 @@ def predict_proba(model, faces, tta: bool = False, batch_size: int = 512, precis
     if tta:
         p = (p + predict_batches(model, x[:, :, ::-1], batch_size, precision)) / 2
     return p
-
-
-def predict_batches(model, x, batch_size: int = 512, precision: str | None = None):
-    """``model`` on ``x`` in batches through :func:`compiled_forward`; a model with several outputs gives a list.
-
-    ``precision``: see :func:`inference_precision` (``None``: ``$FACELAB_PRECISION``, else ``"auto"``)."""
-    net = inference_net(model, precision)
-    if net is not model:  # the bfloat16 copy takes the weights as they are now (training changes them between calls)
-        net.set_weights(model.get_weights())
-    forward = compiled_forward(net)
-    outs = [forward(x[i:i + batch_size].astype(np.float32)) for i in range(0, len(x), batch_size)]
-    if isinstance(outs[0], (list, tuple)):
-        return [np.concatenate([o[k].numpy() for o in outs]) for k in range(len(outs[0]))]
-    return np.concatenate([o.numpy() for o in outs])
-
-
-_COMPILED = weakref.WeakKeyDictionary()
-_BF16_COPIES = weakref.WeakKeyDictionary()
-
-
-def compiled_forward(model):
-    """``model(x, training=False)`` as one TensorFlow graph, traced once per model (any batch size).
-
-    Keras 3 runs ``model(x)`` op by op in eager mode; in a graph TensorFlow's optimiser fuses each
-    conv + batch norm + ReLU, which makes batch inference 1.5x (this net) to 2.5x faster on CPU.
-    ``model.predict`` is compiled too but builds a data pipeline per call: slower for the CLI's few faces.
-    """
-    fn = _COMPILED.get(model)
-    if fn is None:
-        import tensorflow as tf
-
-        spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
-        ref = weakref.ref(model)  # the cached graph must not keep its model (the cache's key) alive
-        fn = _COMPILED[model] = tf.function(lambda b: ref()(b, training=False), input_signature=[spec])
-    return fn
-
-
-def inference_precision(precision: str | None = None) -> str:
-    """The arithmetic inference runs in: ``"mixed_bfloat16"`` (bfloat16 maths, float32 weights and outputs) or
-    ``"float32"``. ``None`` reads ``$FACELAB_PRECISION``; ``"auto"`` (its default) is bfloat16 where the CPU
-    multiplies it natively (:func:`cpu_has_bf16`), else float32.
-
-    Why bfloat16: on this suite's 2-core AMD EPYC (AVX512-BF16) it makes the expression CNN's batch inference
-    1.7x faster (1,650 vs 940 faces/s) for a change of 1 face in 3,589 on PublicTest; the shipped nets were
-    trained in bfloat16 maths anyway. ``FACELAB_PRECISION=float32`` gives float32 results on any machine."""
-    precision = precision or os.environ.get("FACELAB_PRECISION") or "auto"
-    if precision == "auto":
-        return "mixed_bfloat16" if cpu_has_bf16() else "float32"
-    if precision not in ("mixed_bfloat16", "float32"):
-        raise ValueError(f"precision must be auto, mixed_bfloat16 or float32, not {precision!r}")
-    return precision
-
-
-def inference_net(model, precision: str | None = None):
-    """``model``, or for bfloat16 inference a cached copy of it that computes in bfloat16 (see
-    :func:`inference_precision`); the copy's output layers stay float32, as under ``mixed_bfloat16`` training.
-    A model that computes in another dtype already (one being trained under ``mixed_bfloat16``) is used as it is."""
-    if inference_precision(precision) == "float32" or getattr(model, "compute_dtype", "float32") != "float32":
-        return model
-    net = _BF16_COPIES.get(model)
-    if net is None:
-        config = model.get_config()
-        outputs = config.get("output_layers", [])
-        outputs = [outputs] if outputs and isinstance(outputs[0], str) else outputs  # one output: [name, node, index]
-        config = _policy_config(config, "mixed_bfloat16", keep_float32={name for name, *_ in outputs})
-        net = _BF16_COPIES[model] = model.__class__.from_config(config)
-    return net
-
-
-def load_model(name: str = "affect_expression_cnn"):
-    """Load shipped weights ``facelab/weights/<name>.keras`` (or a path)."""
-    import keras
-
-    from ..errors import FacelabError
-
-    path = Path(name)
-    if path.suffix != ".keras":
-        path = WEIGHTS_DIR / f"{name}.keras"
-    if not path.exists():
-        raise FacelabError(f"weights {path} not found; train them with `facelab train expression` (see the model card)")
-    return keras.saving.load_model(path, compile=False)
-
-
-def save_model(model, path) -> None:
-    """Save for inference: an uncompiled copy (:func:`rebuilt`), without the optimizer's state (Adam's two slots
-    per weight would triple the file)."""
-    rebuilt(model).save(path)
-
-
-def rebuilt(model, float32: bool = False):
-    """An uncompiled copy of ``model`` with the same weights, rebuilt from its config (not
-    ``keras.models.clone_model``: that one compiles the clone when the original is compiled, optimizer included).
-
-    ``float32``: every layer in float32, whatever dtype policy the model was built under (what ships after
-    ``mixed_bfloat16`` training, so that inference needs no bfloat16 hardware). Under a mixed policy the
-    variables are float32 already (only the computation is bfloat16), so the copy is exact."""
-    config = _policy_config(model.get_config(), "float32") if float32 else model.get_config()
-    copy = model.__class__.from_config(config)
-    copy.set_weights(model.get_weights())
-    return copy
-
-
-def _policy_config(node, policy: str, keep_float32=frozenset()):
-    """A Keras config with every layer's dtype policy set to ``policy`` (for float32 also every bfloat16/float16
-    input dtype), except the layers named in ``keep_float32``. Written here because Keras has no API to change a
-    built model's policy; the config walk covers nested models (the augmentation block is a Sequential with its
-    own input layer)."""
-    if isinstance(node, list):
-        return [_policy_config(v, policy, keep_float32) for v in node]
-    if not isinstance(node, dict):
-        return node
-    if isinstance(node.get("config"), dict) and node["config"].get("name") in keep_float32 and "class_name" in node:
-        return node
-    out = {}
-    for key, value in node.items():
-        if key == "dtype" and isinstance(value, dict) and value.get("class_name") == "DTypePolicy":
-            value = {**value, "config": {**value["config"], "name": policy}}
-        elif key == "dtype" and value in ("bfloat16", "float16") and policy == "float32":
-            value = "float32"
-        else:
-            value = _policy_config(value, policy, keep_float32)
-        out[key] = value
-    return out
 
 
 def save_history(history: dict, path) -> None:
@@ -468,38 +271,13 @@ def now() -> float:
 PROFILES = {
     # quick: the workflow on a small subset in about a minute; full: the shipped weights
     "quick": {"train_subset": 3000, "epochs": 1, "seq_train": 300, "seq_epochs": 2},
-    # full: a 110-minute wall-clock schedule (see warmup_cosine_lr), 200 epochs at most; --epochs N: N epochs instead.
+    # full: a 110-minute wall-clock schedule (see facelab.models.training.warmup_cosine_lr), 200 epochs at most; --epochs N: N epochs instead.
     # 110 minutes leave ~8 minutes of the 2-hour target for loading FER2013 and the batch-norm recalibration.
     "full": {"train_subset": None, "epochs": 200, "minutes": 110, "seq_train": 3000, "seq_epochs": 30},
 }
 
 
-@functools.cache  # read once: inference_precision asks on every predict_batches call
-def cpu_has_bf16() -> bool:
-    """True where the CPU multiplies bfloat16 natively (AVX512-BF16 or AMX): there Keras's ``mixed_bfloat16``
-    policy trains the expression CNN 1.5x faster than float32 (91 vs 134 s per FER2013 epoch on this suite's 2-core AMD EPYC);
-    elsewhere bfloat16 is emulated and slower than float32."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
-
-
-@contextmanager
-def dtype_policy(name: str):
-    """Keras's global dtype policy set to ``name`` inside the block (restored after, also on error)."""
-    import keras
-
-    old = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(name)
-    try:
-        yield
-    finally:
-        keras.mixed_precision.set_global_policy(old)
-
-
-def train_expression_cnn(profile: str = "full", out: str | Path | None = None, epochs: int | None = None,
+def train_expression_cnn(profile: str = DEFAULT_PROFILE, out: str | Path | None = None, epochs: int | None = None,
                          seed: int = 42, verbose: int = 2, init: str | Path | None = None, lr: float | None = None,
                          precision: str = "auto", minutes: float | None = None,
                          weight_decay: float | None = None, block_dropout: float = BLOCK_DROPOUT,
@@ -528,12 +306,11 @@ def train_expression_cnn(profile: str = "full", out: str | Path | None = None, e
     if cfg["train_subset"]:
         idx = np.random.default_rng(seed).permutation(len(tx))[:cfg["train_subset"]]
         tx, ty = tx[idx], ty[idx]
-    out = Path(out) if out else (WEIGHTS_DIR / "affect_expression_cnn.keras" if profile == "full"
-                                 else Path("runs") / "affect_expression_cnn_quick.keras")
+    out = training_file("affect_expression_cnn.keras", profile, out)
     out.parent.mkdir(parents=True, exist_ok=True)
     t0 = now()
     with dtype_policy(precision):
-        model = load_model(init) if init else build_expression_cnn(block_dropout=block_dropout)
+        model = load_keras(init) if init else build_expression_cnn(block_dropout=block_dropout)
         history = train_cnn(model, tx, ty, vx, vy, epochs=epochs or cfg["epochs"], checkpoint=out,
                             verbose=verbose, seed=seed, lr=lr, time_budget_s=minutes * 60 if minutes else None,
                             weight_decay=weight_decay, optimizer=optimizer)

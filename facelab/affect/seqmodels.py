@@ -13,8 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .expression import (PROFILES, WEIGHTS_DIR, build_sequence_model, feature_extractor, load_model, now,
-                         predict_proba, save_history, save_model)
+from ..models.runtime import save_model
+from ..models.training import history_dict, keep_best
+from ..config import DEFAULT_PROFILE, training_file
+from ..models.weights import load_keras
+from .expression import PROFILES, build_sequence_model, feature_extractor, now, predict_proba, save_history
 from .sequences import SequenceSet, average_per_frame, frame_matrix, make_sequences, pad_features
 
 MAX_LEN = 24
@@ -66,35 +69,25 @@ def _fit(model, X, ys: dict, seed: int, epochs: int, lr: float = 2e-3):
     heads = list(ys)
     model.compile(optimizer=keras.optimizers.Adam(lr), loss=["sparse_categorical_crossentropy"] * len(heads),
                   metrics=[["accuracy"]] * len(heads))
-    best = {"score": -1.0, "weights": None, "epoch": 0}
-
-    class Keep(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            keys = [f"val_{h}_accuracy" for h in heads] if len(heads) > 1 else ["val_accuracy"]
-            score = sum(logs.get(k, 0) for k in keys)
-            if score > best["score"]:
-                best.update(score=score, weights=self.model.get_weights(), epoch=epoch + 1)
+    best = keep_best([f"val_{h}_accuracy" for h in heads] if len(heads) > 1 else ["val_accuracy"])
 
     y_fit = [ys[h][fit] for h in heads]
     y_hold = [ys[h][hold] for h in heads]
     if len(heads) == 1:
         y_fit, y_hold = y_fit[0], y_hold[0]
     hist = model.fit(X[fit], y_fit, validation_data=(X[hold], y_hold), epochs=epochs, batch_size=64, verbose=0,
-                     callbacks=[Keep()], shuffle=True)
-    model.set_weights(best["weights"])
-    history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
-    history["best_epoch"] = best["epoch"]
-    return history
+                     callbacks=[best], shuffle=True)
+    best.restore(model)
+    return history_dict(hist, best.best_epoch)
 
 
-def train_sequence_model(target: str = "expression", profile: str = "full", cnn_weights: str = "affect_expression_cnn",
+def train_sequence_model(target: str = "expression", profile: str = DEFAULT_PROFILE, cnn_weights: str = "affect_expression_cnn",
                          out: str | Path | None = None, n_train: int | None = None, epochs: int | None = None,
                          cell: str | None = None, seed: int = 42, splits=None) -> dict:
     """``target`` ``expression`` → LSTM (7 classes); ``emotion`` → GRU with valence and arousal heads."""
     cfg = PROFILES[profile]
     cell = cell or ("lstm" if target == "expression" else "gru")
-    trunk = feature_extractor(load_model(cnn_weights))
+    trunk = feature_extractor(load_keras(cnn_weights))
     train_split, _ = fer_sequence_splits(splits)
     n_train = n_train or cfg["seq_train"]
     t0 = now()
@@ -111,7 +104,7 @@ def train_sequence_model(target: str = "expression", profile: str = "full", cnn_
     history = _fit(model, X, ys, seed, epochs or cfg["seq_epochs"])
     seconds = now() - t0
     name = f"affect_{target}_{cell}"
-    out = Path(out) if out else (WEIGHTS_DIR / f"{name}.keras" if profile == "full" else Path("runs") / f"{name}_quick.keras")
+    out = training_file(f"{name}.keras", profile, out)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_model(model, out)
     info = {"weights": str(out), "cell": cell, "train_sequences": int(len(X)), "train_seconds": round(seconds, 1),

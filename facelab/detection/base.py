@@ -28,10 +28,11 @@ class JsonConfig:
     """Mixin for a dataclass of inference settings stored as JSON beside the weights."""
 
     @classmethod
-    def load(cls, path):
-        import json
+    def load(cls, path, retrain: str | None = None):
+        """The settings in ``path``; a missing or unreadable file is an error naming it, never the defaults."""
+        from ..models.weights import load_json
 
-        data = json.loads(Path(path).read_text())
+        data = load_json(Path(path), retrain)
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
     def save(self, path) -> None:

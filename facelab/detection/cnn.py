@@ -17,12 +17,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..models.runtime import predict_batches
+from ..models.weights import WEIGHTS_DIR, load_keras
 from .base import Detection, Detector, JsonConfig, as_grey
 from .nms import containment_suppression, nms
 
 WIN = 36
 STRIDE = 4
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 
 
 def build_classifier(filters=(16, 32, 64), dense: int = 64, dropout: float = 0.3, name: str = "cnn_stage2"):
@@ -69,34 +70,20 @@ class CNNConfig(JsonConfig):
     tuned_on: str = ""
 
 
-def weights_file(weights_dir, prefix: str, model: str):
-    """(folder, ``<prefix>.keras``), or a FacelabError saying how to train the missing weights."""
+def load_detector_files(weights_dir, prefix: str, model: str, config_cls):
+    """(``<prefix>.keras`` model, the inference config from ``<prefix>.json``) of a trained detector. Both are
+    required: without its config a detector would run with untuned thresholds and an uncalibrated box, so a
+    missing or unreadable file is a clear error naming it (never a silent default)."""
     d = Path(weights_dir) if weights_dir else WEIGHTS_DIR
-    f = d / f"{prefix}.keras"
-    if not f.exists():
-        from ..errors import FacelabError
-
-        raise FacelabError(f"no trained weights at {f}: run `facelab train detection --model {model}`")
-    return d, f
+    retrain = f"facelab train detection --model {model}"
+    return load_keras(d / f"{prefix}.keras", retrain), config_cls.load(d / f"{prefix}.json", retrain)
 
 
-_COMPILED: dict = {}
-
-
-def _predict(model, batch: np.ndarray) -> np.ndarray:
-    """Run a Keras model through one cached ``tf.function`` with free spatial size: eager Keras spends more
-    time dispatching layers than convolving on these small inputs."""
-    import tensorflow as tf
-
-    x = batch.astype(np.float32)
-    if x.ndim == 3:
-        x = x[..., None]
-    fn = _COMPILED.get(id(model))
-    if fn is None or fn[0] is not model:
-        call = tf.autograph.experimental.do_not_convert(lambda t: model(t, training=False))
-        fn = (model, tf.function(call, input_signature=[tf.TensorSpec([None, None, None, 1], tf.float32)]))
-        _COMPILED[id(model)] = fn
-    return fn[1](tf.constant(x)).numpy()
+def _predict(model, batch: np.ndarray, pad_to: int | None = None) -> np.ndarray:
+    """The window classifier on uint8 images (N, H, W[, 1]) of any size, in float32 (the thresholds and the box
+    calibration were fitted in float32), through the one compiled-inference cache."""
+    x = batch[..., None] if batch.ndim == 3 else batch
+    return predict_batches(model, x, batch_size=max(len(x), 1), precision="float32", pad_to=pad_to)
 
 
 def _map_size(n: int) -> int:
@@ -146,15 +133,6 @@ def _stage1_maps(model, levels: list[np.ndarray]) -> list[np.ndarray]:
             for (y0, x0), lv in zip(origins, levels)]
 
 
-def _predict_padded(model, batch: np.ndarray) -> np.ndarray:
-    """``_predict`` on a batch padded to a multiple of 64 (same reason as the packed canvas: stable shapes)."""
-    n = len(batch)
-    pad = _round_up(n, 64) - n
-    if pad:
-        batch = np.concatenate([batch, np.zeros((pad,) + batch.shape[1:], batch.dtype)])
-    return _predict(model, batch)[:n]
-
-
 class CNNDetector(Detector):
     """Image pyramid + fully convolutional CNN (+ optional tiny first stage) + NMS + calibrated box."""
 
@@ -171,14 +149,10 @@ class CNNDetector(Detector):
 
     @classmethod
     def load(cls, weights_dir=None, prefix: str = "detection_cnn", **kw) -> "CNNDetector":
-        import keras
-
-        d, f2 = weights_file(weights_dir, prefix, "cnn")
-        stage2 = keras.saving.load_model(f2, compile=False)
-        f1 = d / f"{prefix}_stage1.keras"
-        stage1 = keras.saving.load_model(f1, compile=False) if f1.exists() else None
-        fc = d / f"{prefix}.json"
-        config = CNNConfig.load(fc) if fc.exists() else CNNConfig()
+        stage2, config = load_detector_files(weights_dir, prefix, "cnn", CNNConfig)
+        # the first stage is optional (a detector trained without the cascade), but the shipped one has it
+        f1 = (Path(weights_dir) if weights_dir else WEIGHTS_DIR) / f"{prefix}_stage1.keras"
+        stage1 = load_keras(f1) if f1.exists() or not weights_dir else None
         return cls(stage2, stage1, config, **kw)
 
     # ------------------------------------------------------------ pyramid
@@ -233,7 +207,7 @@ class CNNDetector(Detector):
             return np.zeros((0, 5))
         if self.cascade:  # the second stage sees the survivors of every level in one batch
             allc = np.concatenate(crops)
-            logits = np.concatenate([_predict_padded(self.stage2, allc[k:k + 4096]).reshape(-1)
+            logits = np.concatenate([_predict(self.stage2, allc[k:k + 4096], pad_to=64).reshape(-1)
                                      for k in range(0, len(allc), 4096)])
         else:
             logits = np.concatenate(scores)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .base import Detection, Detector, JsonConfig, as_grey
-from .cnn import weights_file
+from .cnn import load_detector_files
 from .nms import iomin_suppression, nms
 from .proposals import selective_search, warp_regions
 
@@ -115,11 +115,8 @@ class RCNNDetector(Detector):
 
     @classmethod
     def load(cls, weights_dir=None, prefix: str = "detection_rcnn", **kw) -> "RCNNDetector":
-        import keras
-
-        d, f = weights_file(weights_dir, prefix, "rcnn")
-        fc = d / f"{prefix}.json"
-        return cls(keras.saving.load_model(f, compile=False), RCNNConfig.load(fc) if fc.exists() else None, **kw)
+        model, config = load_detector_files(weights_dir, prefix, "rcnn", RCNNConfig)
+        return cls(model, config, **kw)
 
     def proposals(self, image) -> np.ndarray:
         return selective_search(image, max_side=self.config.max_side)

@@ -1,12 +1,13 @@
-"""Detector registry: name -> factory, so the CLI, the benchmark and the notebook loop over the same list."""
+"""The detector registry: every detector, facelab's and the baselines', by name. The CLI's choices, the benchmark,
+the notebook and the tests loop over :data:`DETECTORS`; its default is the detector every command that detects
+uses unless told otherwise."""
 from __future__ import annotations
 
-from typing import Callable
-
-from ..errors import FacelabError
+from ..models.registry import InputSpec, ModelEntry, Registry
 from .base import Detector
 
-DEFAULT = "cnn"
+#: detectors take whole photos, grey or colour, of any size
+PHOTO = InputSpec(crop="full", size=None, colour="bgr")
 
 
 def _cnn(**kw):
@@ -21,16 +22,13 @@ def _rcnn(**kw):
     return RCNNDetector.load(**kw)
 
 
-def _haar(**kw):
-    from .baselines import HaarDetector
+def _haar(cascade):
+    def make(**kw):
+        from .baselines import HaarDetector
 
-    return HaarDetector("haarcascade_frontalface_default.xml", **kw)
+        return HaarDetector(cascade, **kw)
 
-
-def _haar_alt2(**kw):
-    from .baselines import HaarDetector
-
-    return HaarDetector("haarcascade_frontalface_alt2.xml", **kw)
+    return make
 
 
 def _ssd(**kw):
@@ -54,34 +52,29 @@ def _deepface(backend):
     return make
 
 
-#: name -> (factory, one-line description, is a facelab model)
-REGISTRY: dict[str, tuple[Callable[..., Detector], str, bool]] = {
-    "cnn": (_cnn, "facelab CNN: fully convolutional 36x36 classifier over an image pyramid, 2-stage cascade, NMS", True),
-    "rcnn": (_rcnn, "facelab R-CNN: selective search proposals, warped 36x36, CNN features, linear SVM, box regression", True),
-    "haar": (_haar, "OpenCV Haar cascade, frontalface_default", False),
-    "haar-alt2": (_haar_alt2, "OpenCV Haar cascade, frontalface_alt2", False),
-    "ssd": (_ssd, "OpenCV DNN res10 SSD 300x300 (TF uint8)", False),
-    "mtcnn": (_mtcnn, "MTCNN (pip mtcnn)", False),
-    "deepface-opencv": (_deepface("opencv"), "deepface extract_faces, opencv backend", False),
-    "deepface-mtcnn": (_deepface("mtcnn"), "deepface extract_faces, mtcnn backend", False),
-}
+DETECTORS = Registry("detector", [
+    ModelEntry("cnn", _cnn, "facelab CNN: fully convolutional 36x36 classifier over an image pyramid, 2-stage "
+               "cascade, NMS", weights=("detection_cnn.keras", "detection_cnn_stage1.keras", "detection_cnn.json"),
+               card="detection_cnn.md", inputs=PHOTO),
+    ModelEntry("rcnn", _rcnn, "facelab R-CNN: selective search proposals, warped 36x36, CNN features, linear SVM, "
+               "box regression", weights=("detection_rcnn.keras", "detection_rcnn.json"), card="detection_rcnn.md",
+               inputs=PHOTO),
+    ModelEntry("haar", _haar("haarcascade_frontalface_default.xml"), "OpenCV Haar cascade, frontalface_default",
+               baseline=True, inputs=PHOTO),
+    ModelEntry("haar-alt2", _haar("haarcascade_frontalface_alt2.xml"), "OpenCV Haar cascade, frontalface_alt2",
+               baseline=True, inputs=PHOTO),
+    ModelEntry("ssd", _ssd, "OpenCV DNN res10 SSD 300x300 (TF uint8)", baseline=True, inputs=PHOTO),
+    ModelEntry("mtcnn", _mtcnn, "MTCNN (pip mtcnn)", baseline=True, inputs=PHOTO),
+    ModelEntry("deepface-opencv", _deepface("opencv"), "deepface extract_faces, opencv backend", baseline=True,
+               inputs=PHOTO),
+    ModelEntry("deepface-mtcnn", _deepface("mtcnn"), "deepface extract_faces, mtcnn backend", baseline=True,
+               inputs=PHOTO),
+], default="cnn")
 
 
-def available() -> list[str]:
-    return list(REGISTRY)
-
-
-def get_detector(name: str = DEFAULT, **kw) -> Detector:
-    """Build a detector by registry name; ``min_score`` (and other keywords) go to its constructor."""
-    if name not in REGISTRY:
-        raise FacelabError(f"unknown detector {name!r}; known: {', '.join(REGISTRY)}")
-    det = REGISTRY[name][0](**kw)
-    det.name = name
+def get_detector(name: str | None = None, **kw) -> Detector:
+    """Build a detector by registry name (the default when None); ``min_score`` (and other keywords) go to its
+    constructor."""
+    det = DETECTORS.create(name, **kw)
+    det.name = name or DETECTORS.default
     return det
-
-
-def box_finder(name: str | None = None):
-    """(registry name, ``image -> [(x, y, w, h), ...]``) for the stages that crop faces before their own model
-    (``facelab embed``, ``facelab expression`` / ``emotion``): one place decides which detector they use."""
-    det = get_detector(name or DEFAULT)
-    return (name or DEFAULT), (lambda image: [tuple(float(v) for v in d.box) for d in det.detect(image)])

@@ -8,8 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..config import SEED, set_seeds
-from .cnn import WIN, CNNConfig, CNNDetector, WEIGHTS_DIR, build_classifier, build_stage1
+from ..config import DEFAULT_PROFILE, SEED, WEIGHTS_DIR, set_seeds, training_dir
+from .cnn import WIN, CNNConfig, CNNDetector, build_classifier, build_stage1
 from .patches import augment_faces, load_scene, random_negatives, split_scenes
 
 PROFILES = {
@@ -88,7 +88,7 @@ def _prepare(p: dict, seed: int, out_dir, aug_seed: int, **aug):
     from ..data import list_non_face_scenes
 
     set_seeds(seed)
-    out_dir = Path(out_dir) if out_dir else WEIGHTS_DIR
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     pos_tr, pos_val = positives(p["n_pos"], seed=seed)
     pos = augment_faces(pos_tr, copies=p["copies"], seed=aug_seed, **aug)
@@ -99,13 +99,13 @@ def _prepare(p: dict, seed: int, out_dir, aug_seed: int, **aug):
     return out_dir, pos, pos_val, [load_scene(f) for f in tr_paths], [load_scene(f) for f in val_paths]
 
 
-def train_cnn(profile: str = "full", out_dir=None, prefix: str = "detection_cnn", seed: int = SEED,
+def train_cnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "detection_cnn", seed: int = SEED,
               progress: bool = True, verbose: int = 2, log=print) -> dict:
     """The whole recipe; writes ``<prefix>.keras``, ``<prefix>_stage1.keras``, ``<prefix>.json`` and
     ``<prefix>_history.json`` to ``out_dir`` and returns the history."""
     p = PROFILES[profile]
     t0 = time.time()
-    out_dir, pos, pos_val, scenes, val_scenes = _prepare(p, seed, out_dir, seed)
+    out_dir, pos, pos_val, scenes, val_scenes = _prepare(p, seed, training_dir(prefix, profile, out_dir), seed)
     neg = random_negatives(scenes, p["n_neg"], seed=seed)
     neg_val = random_negatives(val_scenes, max(500, len(pos_val)), seed=seed + 1)
     log(f"positives {len(pos)} (augmented), random negatives {len(neg)}; "
@@ -259,7 +259,7 @@ def lfw_face_boxes(n: int, seed: int = SEED, log=None):
     return keep_f, np.array(keep_b, float).reshape(-1, 4)
 
 
-def train_rcnn(profile: str = "full", out_dir=None, prefix: str = "detection_rcnn", seed: int = SEED,
+def train_rcnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "detection_rcnn", seed: int = SEED,
                progress: bool = True, verbose: int = 2, log=print) -> dict:
     """CNN features -> LinearSVC (+1 round of hard negatives) -> ridge box regression (fitted on the CMU+MIT
     tuning half, see :func:`cmu_halves`) -> ``<prefix>.keras`` (SVM and regression as Dense layers)."""
@@ -275,7 +275,8 @@ def train_rcnn(profile: str = "full", out_dir=None, prefix: str = "detection_rcn
     p = RCNN_PROFILES[profile]
     t0 = time.time()
     # proposals rarely sit exactly on a face: jitter more than for the sliding window
-    out_dir, pos, pos_val, scenes, val_scenes = _prepare(p, seed, out_dir, seed + 11, max_shift=5.0, max_scale=0.2)
+    out_dir, pos, pos_val, scenes, val_scenes = _prepare(p, seed, training_dir(prefix, profile, out_dir), seed + 11,
+                                                         max_shift=5.0, max_scale=0.2)
     ctx = RCNNConfig().context
     all_props = scene_proposals(scenes, None, seed + 2, progress=progress, context=ctx)
     rng = np.random.default_rng(seed)

@@ -2,7 +2,8 @@
 
 Nothing here imports a stage, the pipeline, bench, report or the CLI.
 """
-from .results import ResultsWriter, environment, load_results
+from .results import ResultsProblem, ResultsWriter, environment, load_results, read_results, read_run_history
 from .timing import Timer, throughput
 
-__all__ = ["ResultsWriter", "Timer", "environment", "load_results", "throughput"]
+__all__ = ["ResultsProblem", "ResultsWriter", "Timer", "environment", "load_results", "read_results",
+           "read_run_history", "throughput"]

@@ -13,31 +13,19 @@ pca        :class:`~.pca.PCAFeatures`                  eigenfaces coefficients (
 lbp        :class:`~.lbp.LBPFeatures`                  uniform LBP histograms (baseline)
 ========== ============================================ ===================================
 
-Inputs are face images; the ``crop`` parameter names the crop policy
-(:mod:`facelab.features.crop`): ``"lfw"`` for 250x250 LFW-style photos,
+Every extractor by name, ready to use: :data:`EMBEDDERS` (``EMBEDDERS.create("cnn")``). Inputs are face images; the ``crop`` parameter names the crop policy
+(:mod:`facelab.models.inputs`): ``"lfw"`` for 250x250 LFW-style photos,
 ``"tight"`` for tight crops, ``"none"`` for ready 64x64 crops. Keras is imported
 only when a deep extractor is fitted.
 """
 from __future__ import annotations
 
+from ..models.inputs import LFW, TIGHT, CropPolicy, policy_for
 from .autoencoder import AutoencoderFeatures
 from .cnn_embedding import CNNEmbedding
-from .crop import LFW, TIGHT, CropPolicy, policy_for
 from .lbp import LBPFeatures
 from .pca import PCAFeatures
+from .registry import EMBEDDERS, metric_of
 
-EXTRACTORS = {"cnn": CNNEmbedding, "autoencoder": AutoencoderFeatures, "pca": PCAFeatures, "lbp": LBPFeatures}
-
-#: how each extractor's vectors are compared in verification
-METRIC = {"cnn": "cosine", "autoencoder": "cosine", "pca": "cosine", "lbp": "chi2"}
-
-
-def get_extractor(name: str, **params):
-    """A new (unfitted) extractor by registry name."""
-    if name not in EXTRACTORS:
-        raise ValueError(f"unknown feature extractor {name!r}; known: {', '.join(EXTRACTORS)}")
-    return EXTRACTORS[name](**params)
-
-
-__all__ = ["EXTRACTORS", "METRIC", "AutoencoderFeatures", "CNNEmbedding", "CropPolicy", "LBPFeatures", "LFW",
-           "PCAFeatures", "TIGHT", "get_extractor", "policy_for"]
+__all__ = ["EMBEDDERS", "AutoencoderFeatures", "CNNEmbedding", "CropPolicy", "LBPFeatures", "LFW", "PCAFeatures",
+           "TIGHT", "metric_of", "policy_for"]

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..models.runtime import predict_batches
+from ..models.weights import WEIGHTS_DIR, load_keras
 from .base import FaceFeatures
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 SHIPPED = WEIGHTS_DIR / "features_autoencoder.keras"
 
 
@@ -51,14 +52,7 @@ def encoder_of(autoencoder):
 
 
 def load_autoencoder(path=None):
-    import keras
-
-    path = Path(path) if path else SHIPPED
-    if not path.exists():
-        from ..errors import BadInputError
-
-        raise BadInputError(path, "no such model file (train one with `facelab train features --model autoencoder`)")
-    return keras.saving.load_model(path, compile=False)
+    return load_keras(Path(path) if path else SHIPPED, retrain="facelab train features --model autoencoder")
 
 
 def train_autoencoder(crops: np.ndarray, epochs: int = 20, batch_size: int = 64, learning_rate: float = 2e-3,
@@ -147,9 +141,7 @@ class AutoencoderFeatures(FaceFeatures):
 
 
 def _batched(model, crops, batch_size: int = 256) -> np.ndarray:
-    from .cnn_embedding import run_batched
-
     x = np.asarray(crops, np.float32)[..., None]
     if len(x) == 0:
         return np.zeros((0,) + tuple(model.output_shape[1:]), np.float32)
-    return run_batched(model, x, batch_size)
+    return predict_batches(model, x, batch_size, precision="float32")  # as the SVMs on its codes were fitted

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..models.weights import WEIGHTS_DIR, load_npz
 from .base import FaceFeatures
 
-SHIPPED = Path(__file__).resolve().parents[1] / "weights" / "features_pca.npz"
+SHIPPED = WEIGHTS_DIR / "features_pca.npz"
 
 
 class PCAFeatures(FaceFeatures):
@@ -59,12 +60,7 @@ class PCAFeatures(FaceFeatures):
         """A fitted PCAFeatures from :meth:`save`'s file (default: the shipped ``features_pca.npz``)."""
         from sklearn.decomposition import PCA
 
-        from ..errors import BadInputError
-
-        path = Path(path) if path else SHIPPED
-        if not path.exists():
-            raise BadInputError(path, "no such PCA file")
-        d = np.load(path, allow_pickle=False)
+        d = load_npz(Path(path) if path else SHIPPED, retrain="facelab bench --stages features (notebook 03 fits it)")
         n, whiten, size = (int(v) for v in d["params"])
         self = cls(n_components=n, whiten=bool(whiten), crop=crop or str(d["crop"]), size=size)
         pca = PCA(n_components=n, whiten=bool(whiten))

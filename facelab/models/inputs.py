@@ -1,4 +1,5 @@
-"""The crop policy for pre-cropped faces, shared by training, evaluation and `facelab embed --crop`.
+"""The crop policies that turn a given image into a model's input, shared by training, evaluation, the pipeline and
+the CLI (a registry entry's ``InputSpec.crop`` names one).
 
 LFW's 250x250 photos hold the face roughly centred and a little low, covering
 about 45 % of the frame (scikit-learn's ``fetch_lfw_people`` keeps rows 70-195,
@@ -12,6 +13,7 @@ Networks take the crops as float32 0..255 and standardise each image themselves
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -65,3 +67,24 @@ def to_network_input(crops: np.ndarray) -> np.ndarray:
 def load_crops(paths: Sequence, policy: CropPolicy = LFW) -> np.ndarray:
     """Read image files (BadInputError names a bad one) and apply the crop policy."""
     return np.stack([policy.apply(read_image(p)) for p in paths]) if len(paths) else np.zeros((0, policy.size, policy.size), np.uint8)
+
+
+def as_crops(X, crop: str | CropPolicy | None, size: int = 64) -> np.ndarray:
+    """Turn ``X`` into uint8 (N, size, size) crops under the named policy."""
+    if isinstance(X, (str, Path)):
+        X = [X]
+    items = list(X) if not isinstance(X, np.ndarray) else X
+    if len(items) and isinstance(items[0], (str, Path)):
+        items = [read_image(p) for p in items]
+    if crop == "none":
+        arr = np.asarray(items)
+        if arr.ndim == 4 and arr.shape[-1] == 1:
+            arr = arr[..., 0]
+        if arr.ndim != 3 or arr.shape[1:] != (size, size):
+            raise ValueError(f"crop='none' expects images of shape (N, {size}, {size}), got {arr.shape}")
+        return arr.astype(np.uint8) if arr.dtype != np.uint8 else arr
+    base = policy_for(crop)
+    policy = base if base.size == size else CropPolicy(base.fraction, base.y_offset, size)
+    if isinstance(items, np.ndarray) and items.ndim == 2:
+        raise ValueError("X must be a sequence of images (N, H, W), not one 2-D image")
+    return policy.apply_many(items)

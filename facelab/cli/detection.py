@@ -1,12 +1,13 @@
 """`facelab detect`, `facelab eval detection`, `facelab train detection`."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from ..errors import BadInputError, FacelabError
+from ..detection.registry import DETECTORS
+from ..errors import BadInputError
+from .output import add_training_output, print_json, shown, training_out, warn
 
-MODELS = ["cnn", "rcnn", "haar", "haar-alt2", "ssd", "mtcnn", "deepface-opencv", "deepface-mtcnn"]
+MODELS = DETECTORS.names()
 
 
 def register(commands, train, evaluate) -> None:
@@ -15,7 +16,8 @@ def register(commands, train, evaluate) -> None:
         description="Detect faces in image files (any format, colour or grey, GIF included). A file that cannot "
                     "be read gets an 'error' entry; the others are still processed, and the exit status is 1.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
-    p.add_argument("--model", default="cnn", choices=MODELS, help="detector (default: cnn, facelab's best)")
+    p.add_argument("--model", default=DETECTORS.default, choices=MODELS,
+                   help=f"detector: %(choices)s (default {DETECTORS.default}, facelab's best)")
     p.add_argument("--min-score", type=float, default=None,
                    help="keep detections scoring at least this (lower it to get candidates for PR curves)")
     p.add_argument("--json", action="store_true", help="print a JSON list")
@@ -30,26 +32,24 @@ def register(commands, train, evaluate) -> None:
                     "$FACELAB_DATA/cmu_mit_frontal_faces/test_scenes/ground_truth_bboxes.txt")
     p.add_argument("--images", required=True, help="folder of images")
     p.add_argument("--boxes", required=True, help="ground-truth boxes file")
-    p.add_argument("--model", nargs="+", default=["cnn"], choices=MODELS, metavar="NAME",
+    p.add_argument("--model", nargs="+", default=[DETECTORS.default], choices=MODELS, metavar="NAME",
                    help=f"one or more of: {', '.join(MODELS)}")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_eval)
 
-    p = train.add_parser("detection", help="train the CNN detector or the R-CNN (weights go to facelab/weights)")
-    p.add_argument("--model", choices=["cnn", "rcnn"], default="cnn")
-    p.add_argument("--profile", choices=["quick", "full"], default="full",
-                   help="quick: a one-minute demo on a subset; full: the recipe of the shipped weights")
-    p.add_argument("--out", metavar="DIR", help="where to write the weights (default: facelab/weights for the full "
-                                                "profile, runs/detection_quick for the quick one)")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--json", action="store_true")
+    p = train.add_parser("detection", help="train the CNN detector or the R-CNN")
+    p.add_argument("--model", choices=DETECTORS.names(baseline=False), default=DETECTORS.default,
+                   help="facelab detector to train: %(choices)s")
+    add_training_output(p, "the weights, config and history")
+    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_train)
 
 
 def _annotate(img, faces, out_dir: Path, src: Path) -> Path:
     import cv2
 
-    from .base import as_bgr
+    from ..detection.base import as_bgr
 
     im = as_bgr(img).copy()
     for f in faces:
@@ -63,49 +63,42 @@ def _annotate(img, faces, out_dir: Path, src: Path) -> Path:
 
 
 def cmd_detect(args) -> int:
-    from ..preprocess import list_images, read_image
-    from .registry import get_detector
+    from ..pipeline.faces import expand_paths
+    from ..preprocess import read_image
+    from ..detection import get_detector
 
-    files = []
-    for p in args.paths:
-        p = Path(p)
-        if p.is_dir():
-            files.extend(list_images([p]))
-        else:
-            files.append(p)  # any suffix: read_image says what is wrong with it
-    if not files:
-        raise FacelabError("no image files given")
+    files = expand_paths(args.paths)
     det = get_detector(args.model, min_score=args.min_score)
     results, failed = [], 0
-    for f in files:
-        entry = {"image": str(f)}
+    for f, error in files:
+        entry = {"image": shown(f)}
         try:
+            if error:
+                raise BadInputError(f, error.split(": ", 1)[-1])
             img = read_image(f, "bgr")
         except BadInputError as exc:
             entry.update(error=exc.problem)
             failed += 1
             results.append(entry)
             if not args.json:
-                print(f"{f}: ERROR {exc.problem}", file=sys.stderr)
+                warn(f"{shown(f)}: {exc.problem}")
             continue
-        faces = [d.to_dict() for d in det.detect(img)]
+        faces = [{"face": k, **d.to_dict()} for k, d in enumerate(det.detect(img), 1)]
         entry.update(width=int(img.shape[1]), height=int(img.shape[0]), faces=faces)
         if args.out:
-            entry["annotated"] = str(_annotate(img, faces, Path(args.out), f))
+            entry["annotated"] = str(_annotate(img, faces, Path(args.out), Path(f)))
         results.append(entry)
         if not args.json:
-            print(f"{f}: {len(faces)} face(s)")
+            print(f"{shown(f)}: {len(faces)} face(s)")
             for fc in faces:
-                print(f"  box {fc['box']}  score {fc['score']:.3f}")
+                print(f"  face {fc['face']} at {fc['box']}  score {fc['score']:.3f}")
     if args.json:
-        from ..cli import print_json
-
         print_json(results)
     return 1 if failed else 0
 
 
 def cmd_eval(args) -> int:
-    from .benchmark import benchmark, load_box_set
+    from ..detection.benchmark import benchmark, load_box_set
 
     items = load_box_set(args.images, args.boxes)
     res = benchmark(args.model, items, progress=not args.json, low_threshold=True, on_error="raise")
@@ -114,8 +107,6 @@ def cmd_eval(args) -> int:
         m = r["metrics"]
         rows.append({"model": name, **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items()}})
     if args.json:
-        from ..cli import print_json
-
         print_json({"images": len(items), "faces": int(sum(len(i["boxes"]) for i in items)), "results": rows})
         return 0
     print(f"{len(items)} images, {sum(len(i['boxes']) for i in items)} faces")
@@ -128,19 +119,15 @@ def cmd_eval(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .train import train_cnn, train_rcnn
+    from ..config import training_dir
+    from ..detection.train import calibrate_cnn, train_cnn, train_rcnn
 
     fn = train_cnn if args.model == "cnn" else train_rcnn
-    if args.out is None and args.profile == "quick":  # a demo must not overwrite the shipped weights
-        args.out = str(Path("runs") / "detection_quick")
-    hist = fn(args.profile, out_dir=args.out, seed=args.seed, progress=not args.json, verbose=0 if args.json else 2,
-              log=(lambda *a: None) if args.json else print)
+    out = training_dir(f"detection_{args.model}", args.profile, training_out(args))
+    log = (lambda *a: None) if args.json else print
+    hist = fn(args.profile, out_dir=out, seed=args.seed, progress=not args.json, verbose=0 if args.json else 2, log=log)
     if args.model == "cnn" and args.profile == "full":
-        from .train import calibrate_cnn
-
-        calibrate_cnn(args.out, seed=args.seed, log=(lambda *a: None) if args.json else print)
+        calibrate_cnn(out, seed=args.seed, log=log)
     if args.json:
-        from ..cli import print_json
-
-        print_json({"model": args.model, "profile": args.profile, "seconds": hist.get("seconds")})
+        print_json({"model": args.model, "profile": args.profile, "out": str(out), "seconds": hist.get("seconds")})
     return 0
