@@ -298,6 +298,47 @@ def test_another_connection_sees_changes(gallery_factory):
     assert reader.identify(probe, MODEL, VERSION)[0].candidate is None
     reader.enroll("Bob", enrolled["Ada"], MODEL, VERSION, hashes("bob", 3))  # the reader's own write
     assert reader.identify(probe, MODEL, VERSION)[0].name == "Bob"
+    cy, dan = unit(rng, 1), unit(rng, 1)
+    writer.enroll("Cy", cy, MODEL, VERSION, hashes("cy", 1))  # another write, then one of ours before any query:
+    reader.enroll("Dan", dan, MODEL, VERSION, hashes("dan", 1))  # ours must not hide theirs
+    assert [d.name for d in reader.identify(np.concatenate([cy, dan]), MODEL, VERSION)] == ["Cy", "Dan"]
+
+
+def test_own_enrolment_extends_the_loaded_matrix_like_a_reload(gallery_factory, monkeypatch):
+    gallery = gallery_factory("g")
+    rng = np.random.default_rng(24)
+    enrol_people(gallery, rng, ["Ada", "Bob"])
+    gallery.snapshot()
+    monkeypatch.setattr(gallery, "_load_snapshot", lambda: pytest.fail("reloaded after our own enrolment"))
+    gallery.enroll("Cy", unit(rng, 2), MODEL, VERSION, hashes("cy", 2))
+    gallery.enroll("Ada", unit(rng, 1), MODEL, VERSION, hashes("ada-more", 1), mode="add")
+    extended = gallery.snapshot()
+    reloaded = gallery_factory("g").snapshot()
+
+    def rows(snapshot):
+        return sorted((snapshot.names[owner], row.tobytes()) for owner, row in zip(snapshot.owners, snapshot.matrix))
+
+    assert len(extended.matrix) == 9 and rows(extended) == rows(reloaded)
+    assert extended.model == reloaded.model
+
+
+def test_appended_snapshots_never_change_under_their_holders():
+    from facelab.gallery.base import Batch, Snapshot
+
+    rng = np.random.default_rng(25)
+
+    def batch(name):
+        return Batch(name, unit(rng, 2, 8), MODEL, VERSION, tuple(hashes(name, 2)))
+
+    base = Snapshot.build(unit(rng, 3, 8), np.zeros(3), ("Ada",), None)
+    first = base.with_batch(batch("Bob"))
+    second = first.with_batch(batch("Cy"))  # appended in place, after first's rows
+    second_rows = second.matrix.copy()
+    branch = first.with_batch(batch("Dan"))  # first is no longer the tip: must copy, not overwrite Cy
+    np.testing.assert_array_equal(second.matrix, second_rows)
+    assert [second.names[i] for i in second.owners] == ["Ada"] * 3 + ["Bob"] * 2 + ["Cy"] * 2
+    assert [branch.names[i] for i in branch.owners] == ["Ada"] * 3 + ["Bob"] * 2 + ["Dan"] * 2
+    assert len(first.matrix) == 5 and first.names == ("Ada", "Bob")
 
 
 # --- rename, remove ---------------------------------------------------------------------------
@@ -584,6 +625,20 @@ def test_removal_leaves_no_trace_in_the_files(tmp_path):
     wal = Path(f"{path}-wal")
     assert not wal.exists() or wal.stat().st_size == 0
     gallery.close()
+
+
+def test_removed_rows_are_zeroed_even_before_the_file_is_compacted(tmp_path, monkeypatch):
+    """secure_delete: should the process die between the delete and VACUUM, the freed cells hold zeros."""
+    path = tmp_path / "g.db"
+    rng = np.random.default_rng(26)
+    with SQLiteGallery(path) as gallery:
+        enrolled = enrol_people(gallery, rng, ["Ada", "Bob"], per_person=4)
+    traces = [vector.astype("<f4").tobytes()[:64] for vector in enrolled["Ada"]]
+    assert all(trace in path.read_bytes() for trace in traces)  # closing checkpointed the WAL into the file
+    with SQLiteGallery(path) as gallery:
+        monkeypatch.setattr(gallery, "_compact", lambda action: None)
+        gallery.remove("Ada")
+    assert [trace for trace in traces if trace in path.read_bytes()] == []
 
 
 # --- the open-set rule -------------------------------------------------------------------------
