@@ -490,10 +490,10 @@ _CONCURRENT_ENROLMENT = textwrap.dedent("""
     from facelab.gallery import open_gallery
 
     location, prefix = sys.argv[1], sys.argv[2]
+    print("ready", flush=True)
+    sys.stdin.readline()  # both processes start together (and may race to create the file)
     gallery = open_gallery(location)
     rng = np.random.default_rng(len(prefix))
-    print("ready", flush=True)
-    sys.stdin.readline()  # both processes start together
     for i in range(40):
         name = f"{prefix}{i:02d}"
         image_hashes = [hashlib.sha256(f"{name}/{j}".encode()).hexdigest() for j in range(5)]
@@ -502,9 +502,11 @@ _CONCURRENT_ENROLMENT = textwrap.dedent("""
 """)
 
 
-def test_two_processes_enrolling_at_once_both_land(gallery_factory):
-    gallery = gallery_factory()
-    location = gallery.location
+@pytest.mark.parametrize("created_by", ["parent", "children"])
+def test_two_processes_enrolling_at_once_both_land(gallery_factory, tmp_path, created_by):
+    """Both processes' enrolments land, also when they race to create the gallery file itself."""
+    location = _location(gallery_factory.backend, tmp_path, "gallery")
+    gallery = gallery_factory() if created_by == "parent" else None
     children = [subprocess.Popen([sys.executable, "-c", _CONCURRENT_ENROLMENT, location, prefix], cwd=ROOT,
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 for prefix in ("left", "right")]
@@ -516,7 +518,7 @@ def test_two_processes_enrolling_at_once_both_land(gallery_factory):
     for child in children:
         _, stderr = child.communicate(timeout=120)
         assert child.returncode == 0, stderr
-    people = gallery.people()
+    people = (gallery or gallery_factory()).people()
     assert len(people) == 80 and {p.embeddings for p in people} == {5}
     assert {p.name for p in people} == {f"{side}{i:02d}" for side in ("left", "right") for i in range(40)}
 
@@ -593,7 +595,7 @@ def _other_database(path: Path) -> None:
     (_damaged_gallery(lambda data: data[:4096] + b"\xff" * (len(data) - 4096)), "corrupt"),
     (_newer_schema, "schema version 2 is newer"),
     (_other_database, "not a facelab gallery"),
-])
+], ids=["random-bytes", "truncated-header", "truncated-half", "overwritten-pages", "newer-schema", "other-database"])
 def test_a_bad_file_is_a_clear_error_and_left_untouched(tmp_path, damage, message):
     path = tmp_path / "gallery.db"
     damage(path)
