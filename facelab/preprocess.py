@@ -42,30 +42,36 @@ MAX_IMAGE_BYTES = _env_limit("FACELAB_MAX_IMAGE_BYTES", 200_000_000)
 _JPEG_START, _JPEG_END = b"\xff\xd8", b"\xff\xd9"
 
 
-def read_bytes(path, max_bytes: int, what: str = "file") -> bytes:
-    """The whole of a regular file of at most ``max_bytes``, or a :class:`BadInputError` naming it.
+def check_input_file(path, what: str = "file", max_bytes: int | None = None) -> int:
+    """Size of ``path`` after checking, from ``os.stat`` alone, that it is a non-empty regular file of at most ``max_bytes``.
 
-    The size comes from ``os.stat`` before anything is read: a sparse 12 GB file is refused
-    without reading it, and a FIFO (which would block) or a directory is refused as such.
+    Nothing is opened: a FIFO (which would block on open), a directory or a sparse 12 GB
+    file is refused by what its metadata says. Returns the size in bytes.
     """
     path = Path(path)
     try:
         info = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
         raise BadInputError(path, "no such file") from None
-    except OSError as exc:  # permission, name too long, symlink loop
-        raise BadInputError(path, f"cannot read {what}: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:  # permission, name too long, symlink loop; ValueError: a NUL in the name
+        raise BadInputError(path, f"cannot read {what}: {getattr(exc, 'strerror', None) or exc}") from None
     if stat.S_ISDIR(info.st_mode):
         raise BadInputError(path, f"is a directory, not {what}")
     if not stat.S_ISREG(info.st_mode):
         raise BadInputError(path, f"not a regular file (a FIFO, socket or device), not {what}")
     if info.st_size == 0:
         raise BadInputError(path, "empty file (0 bytes)")
-    if info.st_size > max_bytes:
+    if max_bytes is not None and info.st_size > max_bytes:
         raise BadInputError(path, f"file of {info.st_size:,} bytes is larger than the limit of {max_bytes:,} bytes")
+    return info.st_size
+
+
+def read_bytes(path, max_bytes: int, what: str = "file") -> bytes:
+    """The whole of a regular file of at most ``max_bytes`` (checked first by :func:`check_input_file`)."""
+    check_input_file(path, what, max_bytes)
     try:
         with open(path, "rb") as f:
-            data = f.read(max_bytes + 1)  # bounded even if the file grew since stat
+            data = f.read(max_bytes + 1)  # bounded even if the file grew since the check
     except OSError as exc:
         raise BadInputError(path, f"cannot read {what}: {exc.strerror or exc}") from None
     if len(data) > max_bytes:
@@ -159,6 +165,17 @@ def _jpeg_without_end_marker(data: bytes) -> np.ndarray | None:
         if other is None or other.shape != img.shape or not np.array_equal(img, other):
             return None
     return img
+
+
+def image_size(path, *, max_bytes: int | None = None) -> tuple[int, int]:
+    """(width, height) from the header alone, with the checks of :func:`read_image` on the file, never a traceback."""
+    path = Path(path)
+    data = read_bytes(path, MAX_IMAGE_BYTES if max_bytes is None else max_bytes, "an image file")
+    header = _open_header(path, data, MAX_PIXELS)
+    if header is None:
+        img = read_image(path)  # a format only OpenCV knows: decode to learn the size
+        return img.shape[1], img.shape[0]
+    return header[1], header[2]
 
 
 def read_image(path, mode: str = "grey", *, max_pixels: int | None = None, max_bytes: int | None = None) -> np.ndarray:

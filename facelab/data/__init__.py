@@ -19,12 +19,14 @@ from . import detection_sets, fer2013, lfw, orl
 from ._common import FaceSet, verify_sha256sums
 from .detection_sets import (list_non_face_scenes, load_caltech_crops, load_cmu_mit, load_dlib_boxes,
                              read_boxes_file, read_cmu_landmarks, read_imglab_xml)
-from .fer2013 import LABEL_NAMES as FER_LABELS, load_fer2013, prepare_cache, read_fer_csv, train_val_duplicates
+from .fer2013 import (LABEL_NAMES as FER_LABELS, USAGE_TO_SPLIT as FER_USAGES, load_fer2013, load_fer2013_usage,
+                      prepare_cache, read_fer_csv, train_val_duplicates)
 from .lfw import Pair, load_lfw_people, pair_paths, pair_people, read_pairs
 from .orl import load_orl, split_orl
 
-__all__ = ["DATASETS", "DatasetInfo", "FaceSet", "FER_LABELS", "Pair", "dataset_status", "fetch", "list_datasets",
-           "list_non_face_scenes", "load_caltech_crops", "load_cmu_mit", "load_dlib_boxes", "load_fer2013", "load_lfw_people",
+__all__ = ["DATASETS", "DatasetInfo", "FaceSet", "FER_LABELS", "FER_USAGES", "Pair", "dataset_status", "fetch",
+           "list_datasets", "list_non_face_scenes", "load_caltech_crops", "load_cmu_mit", "load_dlib_boxes", "load_fer2013",
+           "load_fer2013_usage", "load_lfw_people",
            "load_orl", "pair_paths", "pair_people", "prepare_cache", "read_boxes_file", "read_cmu_landmarks",
            "read_fer_csv", "read_imglab_xml", "read_pairs", "split_orl", "train_val_duplicates", "require"]
 
@@ -71,8 +73,9 @@ FER_OFFICIAL_COUNTS = {"train": [3995, 436, 4097, 7215, 4830, 3171, 4965],
 def _fer_stats(root: Path) -> dict:
     splits = load_fer2013(npz=root / "fer2013.npz")
     return {"official_counts": all(np.bincount(v.y, minlength=7).tolist() == FER_OFFICIAL_COUNTS[k]
-                                   for k, v in splits.items()),"images": int(sum(len(s) for s in splits.values())), "classes": len(FER_LABELS),
-            "splits": {k: {"images": len(v), "per_class": np.bincount(v.y, minlength=7).tolist()} for k, v in splits.items()},
+                                   for k, v in splits.items()), "images": int(sum(len(s) for s in splits.values())), "classes": len(FER_LABELS),
+            "splits": {k: {"usage": fer2013.SPLIT_TO_USAGE[k], "images": len(v),
+                           "per_class": np.bincount(v.y, minlength=7).tolist()} for k, v in splits.items()},
             "train_copies_of_val": int(train_val_duplicates(splits).sum()) if {"train", "val"} <= set(splits) else None}
 
 
@@ -136,7 +139,7 @@ def dataset_status(name: str, root=None, verify: bool = False) -> dict:
     entry["found"] = True
     try:
         entry.update(info.stats(folder))
-    except FacelabError as exc:
+    except (FacelabError, OSError, ValueError) as exc:  # one damaged data set must not hide the others
         entry["error"] = str(exc)
     if verify:
         sums = [folder / s for s in info.checksums if (folder / s).exists()]
@@ -144,9 +147,13 @@ def dataset_status(name: str, root=None, verify: bool = False) -> dict:
             entry["checksums"] = "no checksum list" + (
                 "; per-class counts match the official release" if entry.get("official_counts") else "")
         else:
-            results = [verify_sha256sums(folder, s) for s in sums]
-            entry["checksums"] = "ok" if all(r["ok"] for r in results) else "FAILED"
-            entry["checksum_detail"] = results
+            try:
+                results = [verify_sha256sums(folder, s) for s in sums]
+            except FacelabError as exc:  # a damaged checksum list
+                entry["checksums"], entry["checksum_detail"] = "FAILED", [{"ok": False, "error": str(exc)}]
+            else:
+                entry["checksums"] = "ok" if all(r["ok"] for r in results) else "FAILED"
+                entry["checksum_detail"] = results
     return entry
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BadInputError
-from ..preprocess import read_image
-from ._common import FaceSet, locate
+from ..preprocess import image_size, read_bytes, read_image
+from ._common import MAX_TEXT_BYTES, FaceSet, locate, read_text_lines
 
 CMU = "cmu_mit_frontal_faces"
 DLIB = "dlib_faces_boxes"
@@ -31,21 +31,26 @@ HOW_NONFACE = ("Copy the face-free scene photos (*.jpg) into $FACELAB_DATA/non_f
 
 
 def _read_box_lines(boxes_file: Path) -> dict[str, list[tuple[float, float, float, float]]]:
-    """Lines ``name x_min y_min x_max y_max`` → {file stem: [(x, y, w, h), ...]}."""
+    """Lines ``name x_min y_min x_max y_max`` → {file stem: [(x, y, w, h), ...]}.
+
+    The file is UTF-8 (a BOM is accepted); a line with too few fields, coordinates that are
+    not finite numbers (``nan``, ``inf``) or a box of no or negative size raises
+    :class:`BadInputError` naming the file and line.
+    """
     boxes_file = Path(boxes_file)
-    if not boxes_file.exists():
-        raise BadInputError(boxes_file, "no such boxes file")
     out: dict[str, list] = defaultdict(list)
-    for lineno, line in enumerate(boxes_file.read_text().splitlines(), start=1):
+    for lineno, line in read_text_lines(boxes_file, "a boxes file"):
         parts = line.split()
         if not parts or parts[0].startswith("#"):
             continue
         if len(parts) != 5:
-            raise BadInputError(boxes_file, f"line {lineno}: expected 'name x_min y_min x_max y_max', got {line!r}")
+            raise BadInputError(boxes_file, f"line {lineno}: expected 'name x_min y_min x_max y_max', got {line[:80]!r}")
         try:
             x0, y0, x1, y1 = map(float, parts[1:])
         except ValueError:
-            raise BadInputError(boxes_file, f"line {lineno}: coordinates are not numbers: {line!r}") from None
+            raise BadInputError(boxes_file, f"line {lineno}: coordinates are not numbers: {line[:80]!r}") from None
+        if not np.isfinite([x0, y0, x1, y1]).all():
+            raise BadInputError(boxes_file, f"line {lineno}: coordinates must be finite numbers, got {line[:80]!r}")
         if x1 <= x0 or y1 <= y0:
             raise BadInputError(boxes_file, f"line {lineno}: empty box (x_max <= x_min or y_max <= y_min)")
         out[Path(parts[0]).stem].append((x0, y0, x1 - x0, y1 - y0))
@@ -73,10 +78,7 @@ def load_cmu_mit(root=None, boxes: str = "ground_truth_bboxes.txt", clip: bool =
             continue
         b = np.array(gt.get(f.stem, []), dtype=np.float64).reshape(-1, 4)
         if clip and len(b):
-            import PIL.Image
-
-            with PIL.Image.open(f) as im:
-                W, H = im.size
+            W, H = image_size(f)
             x0 = np.clip(b[:, 0], 0, W); y0 = np.clip(b[:, 1], 0, H)
             x1 = np.clip(b[:, 0] + b[:, 2], 0, W); y1 = np.clip(b[:, 1] + b[:, 3], 0, H)
             b = np.stack([x0, y0, x1 - x0, y1 - y0], axis=1)
@@ -96,7 +98,7 @@ def read_cmu_landmarks(list_html=None, root=None) -> dict[str, dict[str, list[np
     Points per face: left eye, right eye, nose, left / centre / right mouth corner.
     """
     list_html = Path(list_html) if list_html else cmu_mit_path(root) / "test_scenes" / "list.html"
-    text = list_html.read_text(encoding="latin-1")
+    text = read_bytes(list_html, MAX_TEXT_BYTES, "an HTML file").decode("latin-1")  # the 1990s file is Latin-1
     sections: dict[str, dict[str, list]] = {}
     for m in re.finditer(r"<h1>(.*?)</h1>.*?<pre>(.*?)</pre>", text, flags=re.S | re.I):
         title = re.sub(r"\s+", " ", m.group(1)).strip()
@@ -116,23 +118,52 @@ def dlib_path(root=None) -> Path:
 
 
 def read_imglab_xml(xml_file) -> list[dict]:
-    """dlib imglab XML → ``[{"path", "name", "boxes": (K, 4) x, y, w, h, "landmarks": (K, P, 2) or None}]``."""
+    """dlib imglab XML → ``[{"path", "name", "boxes": (K, 4) x, y, w, h, "landmarks": (K, P, 2) or None}]``.
+
+    Missing or non-numeric attributes, non-finite values and boxes of no or negative size
+    raise :class:`BadInputError` naming the file, the image and the box (ElementTree keeps
+    no line numbers for elements).
+    """
     xml_file = Path(xml_file)
+    data = read_bytes(xml_file, MAX_TEXT_BYTES, "an imglab XML file")
     try:
-        tree = ET.parse(xml_file)
-    except (ET.ParseError, OSError) as exc:
-        raise BadInputError(xml_file, f"not a readable imglab XML file: {exc}") from exc
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise BadInputError(xml_file, f"line {exc.position[0]}: not a readable imglab XML file: {exc}") from None
     items = []
-    for image in tree.getroot().iter("image"):
+    for k, image in enumerate(root.iter("image")):
+        name = image.get("file")
+        if not name:
+            raise BadInputError(xml_file, f"<image> number {k + 1} has no file attribute")
         boxes, marks = [], []
-        for box in image.iter("box"):
-            boxes.append([float(box.get(k)) for k in ("left", "top", "width", "height")])
-            parts = sorted(box.iter("part"), key=lambda p: int(p.get("name")))
-            marks.append([[float(p.get("x")), float(p.get("y"))] for p in parts])
-        file = xml_file.parent / image.get("file")
+        for j, box in enumerate(image.iter("box")):
+            where = f"image {name[:80]!r}, box {j + 1}"
+            b = _numbers(xml_file, where, box, ("left", "top", "width", "height"))
+            if b[2] <= 0 or b[3] <= 0:
+                raise BadInputError(xml_file, f"{where}: width and height must be positive, got {b[2]:g} x {b[3]:g}")
+            boxes.append(b)
+            try:
+                parts = sorted(box.iter("part"), key=lambda p: int(p.get("name") or "x"))
+            except ValueError:
+                raise BadInputError(xml_file, f"{where}: a <part> name is not an integer") from None
+            marks.append([_numbers(xml_file, f"{where}, part {p.get('name')}", p, ("x", "y")) for p in parts])
+        if len({len(m) for m in marks}) > 1:
+            raise BadInputError(xml_file, f"image {name[:80]!r}: boxes have different numbers of landmarks")
+        file = xml_file.parent / name
         items.append({"path": str(file), "name": file.stem, "boxes": np.array(boxes, float).reshape(-1, 4),
                       "landmarks": np.array(marks, float) if marks and marks[0] else None})
     return items
+
+
+def _numbers(xml_file: Path, where: str, element, keys: tuple[str, ...]) -> list[float]:
+    """The finite numeric attributes ``keys`` of ``element``, or a :class:`BadInputError` saying which is wrong."""
+    try:
+        values = [float(element.get(key)) for key in keys]
+    except (TypeError, ValueError):  # TypeError: the attribute is missing
+        raise BadInputError(xml_file, f"{where}: needs numeric attributes {', '.join(keys)}") from None
+    if not np.isfinite(values).all():
+        raise BadInputError(xml_file, f"{where}: {', '.join(keys)} must be finite numbers")
+    return values
 
 
 def load_dlib_boxes(split: str = "testing", landmarks: bool = False, root=None) -> list[dict]:

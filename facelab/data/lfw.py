@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from ..errors import BadInputError
 from ..preprocess import read_image, resize as resize_image
-from ._common import FaceSet, locate
+from ._common import FaceSet, locate, read_text_lines
 
 NAME = "lfw"
 HOW = ("Run `facelab data fetch lfw` on a machine with internet (scikit-learn's official LFW download, "
@@ -81,50 +81,75 @@ def read_pairs(pairs_file, root=None, check_images: bool = True) -> list[Pair]:
       same-person lines ``name i j`` and N different-person lines ``name1 i name2 j``.
     * View 2 (``pairs.txt``): first line ``folds N``, then for each fold N same and N different lines.
 
-    A malformed line or a pair naming a missing image raises :class:`BadInputError`
-    naming the file and line.
+    A malformed line, a pair listed twice (in either order) or a pair naming a missing
+    image raises :class:`BadInputError` naming the file and line; so does a file that is
+    not UTF-8 text (a BOM is accepted).
     """
     pairs_file = Path(pairs_file)
-    if not pairs_file.exists():
-        raise BadInputError(pairs_file, "no such pairs file")
-    lines = [ln for ln in pairs_file.read_text().splitlines() if ln.strip()]
+    lines = [(k, ln) for k, ln in read_text_lines(pairs_file, "a pairs file") if ln.strip()]
     if not lines:
         raise BadInputError(pairs_file, "empty pairs file")
-    head = lines[0].split()
+    head_line, head_text = lines[0]
+    head = head_text.split()
     try:
+        if len(head) not in (1, 2):
+            raise ValueError
         folds, per_kind = (1, int(head[0])) if len(head) == 1 else (int(head[0]), int(head[1]))
     except ValueError:
-        raise BadInputError(pairs_file, f"line 1: expected 'N' or 'folds N', got {lines[0]!r}") from None
+        raise BadInputError(pairs_file, f"line {head_line}: expected 'N' or 'folds N', got {head_text[:80]!r}") from None
+    if folds < 1 or per_kind < 1:
+        raise BadInputError(pairs_file, f"line {head_line}: the pair count and the number of folds must be at least 1, "
+                                        f"got {head_text[:80]!r}")
     expected = folds * 2 * per_kind
     if len(lines) - 1 != expected:
         raise BadInputError(pairs_file, f"header announces {expected} pairs ({folds} fold(s) x 2 x {per_kind}) "
                                         f"but the file has {len(lines) - 1}")
     images = path(root) / "lfw" if check_images else None
-    pairs = []
-    for idx, line in enumerate(lines[1:]):
-        lineno = idx + 2
+    pairs, seen = [], {}
+    for idx, (lineno, line) in enumerate(lines[1:]):
         fold, within = divmod(idx, 2 * per_kind)
         same_expected = within < per_kind
-        parts = line.split()
-        try:
-            if len(parts) == 3:
-                pair = Pair(parts[0], int(parts[1]), parts[0], int(parts[2]), True, fold)
-            elif len(parts) == 4:
-                pair = Pair(parts[0], int(parts[1]), parts[2], int(parts[3]), False, fold)
-            else:
-                raise ValueError
-        except ValueError:
-            raise BadInputError(pairs_file, f"line {lineno}: expected 'name i j' or 'name1 i name2 j', got {line!r}") from None
+        pair = _parse_pair(pairs_file, lineno, line, fold)
         if pair.same != same_expected:
             raise BadInputError(pairs_file, f"line {lineno}: a {'same' if pair.same else 'different'}-person pair "
                                             f"where the official order expects the other kind")
+        key = tuple(sorted([(pair.name1, pair.number1), (pair.name2, pair.number2)]))  # a pair in either order
+        if key in seen:
+            raise BadInputError(pairs_file, f"line {lineno}: the same pair as line {seen[key]}; "
+                                            f"a pair listed twice would be scored twice")
+        seen[key] = lineno
         if check_images:
             for n, i in ((pair.name1, pair.number1), (pair.name2, pair.number2)):
                 p = _image_file(images, n, i)
-                if not p.exists():
-                    raise BadInputError(pairs_file, f"line {lineno}: names image {p}, which does not exist")
+                try:
+                    exists = p.is_file()
+                except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+                    exists = False
+                if not exists:
+                    raise BadInputError(pairs_file, f"line {lineno}: names image {str(p)[:300]}, which does not exist")
         pairs.append(pair)
     return pairs
+
+
+def _parse_pair(pairs_file: Path, lineno: int, line: str, fold: int) -> Pair:
+    parts = line.split()
+    try:
+        if len(parts) == 3:
+            pair = Pair(parts[0], int(parts[1]), parts[0], int(parts[2]), True, fold)
+        elif len(parts) == 4:
+            pair = Pair(parts[0], int(parts[1]), parts[2], int(parts[3]), False, fold)
+        else:
+            raise ValueError
+    except ValueError:  # also a number of more than 4300 digits
+        raise BadInputError(pairs_file, f"line {lineno}: expected 'name i j' or 'name1 i name2 j', "
+                                        f"got {line[:80]!r}") from None
+    if not (1 <= pair.number1 <= _MAX_IMAGE_NUMBER and 1 <= pair.number2 <= _MAX_IMAGE_NUMBER):
+        raise BadInputError(pairs_file, f"line {lineno}: image numbers must be 1..{_MAX_IMAGE_NUMBER}, got {line[:80]!r}")
+    return pair
+
+
+#: LFW numbers a person's images _0001 to _0530 (George W. Bush); the file name format allows 4 digits
+_MAX_IMAGE_NUMBER = 9999
 
 
 def pair_paths(pairs: list[Pair], root=None) -> tuple[list[Path], list[Path], np.ndarray]:
