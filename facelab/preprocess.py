@@ -137,10 +137,15 @@ def _decode_with_pillow(path: Path, data: bytes | None = None) -> np.ndarray:
 
 
 def _imdecode(data: bytes) -> np.ndarray | None:
+    """OpenCV's decoding, or None; its log lines about a bad file are silenced, since the caller reports it in one line."""
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
     try:
         return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     except cv2.error:  # e.g. a size past OpenCV's own limit: let Pillow give the reason
         return None
+    finally:
+        cv2.utils.logging.setLogLevel(level)
 
 
 # Random filler without 0xFF (which would start a marker), fixed so results repeat.

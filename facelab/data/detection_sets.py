@@ -130,6 +130,7 @@ def read_imglab_xml(xml_file) -> list[dict]:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
         raise BadInputError(xml_file, f"line {exc.position[0]}: not a readable imglab XML file: {exc}") from None
+    _check_imglab_structure(xml_file, root)
     items = []
     for k, image in enumerate(root.iter("image")):
         name = image.get("file")
@@ -153,6 +154,21 @@ def read_imglab_xml(xml_file) -> list[dict]:
         items.append({"path": str(file), "name": file.stem, "boxes": np.array(boxes, float).reshape(-1, 4),
                       "landmarks": np.array(marks, float) if marks and marks[0] else None})
     return items
+
+
+#: the elements of dlib's imglab format, by parent: anything else is a damaged or foreign file, whose boxes
+#: would otherwise be dropped without a word
+_IMGLAB_CHILDREN = {"dataset": {"name", "comment", "images"}, "images": {"image"}, "image": {"box"},
+                    "box": {"part", "label"}, "part": set(), "label": set(), "name": set(), "comment": set()}
+
+
+def _check_imglab_structure(xml_file: Path, root) -> None:
+    if root.tag != "dataset" or root.find("images") is None:
+        raise BadInputError(xml_file, f"not an imglab XML file: expected <dataset> holding <images>, got <{root.tag[:40]}>")
+    for parent in root.iter():
+        for child in parent:
+            if child.tag not in _IMGLAB_CHILDREN.get(parent.tag, set()):
+                raise BadInputError(xml_file, f"unknown element <{str(child.tag)[:40]}> inside <{parent.tag[:40]}>")
 
 
 def _numbers(xml_file: Path, where: str, element, keys: tuple[str, ...]) -> list[float]:

@@ -45,6 +45,7 @@ def path(root=None) -> Path:
 
 #: what a damaged npz raises while being opened or read: a truncated zip, a cut deflate stream, a bad array header
 _NPZ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
+_NPZ_ARRAYS = {f"{s}_{a}" for s in SPLIT_TO_USAGE for a in ("x", "y", "ids")} | {"label_names"}
 
 
 def load_fer2013(root=None, npz: str | Path | None = None, usage: str | None = None) -> dict[str, FerSplit]:
@@ -63,6 +64,13 @@ def load_fer2013(root=None, npz: str | Path | None = None, usage: str | None = N
         if not isinstance(data, np.lib.npyio.NpzFile):
             raise BadInputError(file, "holds a single array, not the npz arrays train_x, train_y, ...")
         with data:
+            unknown = sorted(set(data.files) - _NPZ_ARRAYS)
+            if unknown:  # a renamed member must not make a split vanish silently
+                raise BadInputError(file, f"unknown array {unknown[0][:40]!r}; a fer2013 npz holds only "
+                                          f"{', '.join(sorted(_NPZ_ARRAYS))}")
+            for split in SPLIT_TO_USAGE:
+                if (f"{split}_x" in data.files) != (f"{split}_y" in data.files):
+                    raise BadInputError(file, f"holds only one of {split}_x and {split}_y")
             for split in wanted:
                 if f"{split}_x" in data.files:
                     out[split] = _read_split(file, data, split)
@@ -90,8 +98,6 @@ def _split_of(usage: str, file) -> str:
 
 
 def _read_split(file: Path, data, split: str) -> FerSplit:
-    if f"{split}_y" not in data.files:
-        raise BadInputError(file, f"has {split}_x but no {split}_y")
     x, y = data[f"{split}_x"], data[f"{split}_y"]
     ids = data[f"{split}_ids"] if f"{split}_ids" in data.files else np.array([f"{split}_{i}" for i in range(len(y))])
     if x.ndim != 3 or x.shape[1:] != (48, 48) or y.ndim != 1 or len(x) != len(y) or len(ids) != len(y):
