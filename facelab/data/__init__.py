@@ -158,6 +158,7 @@ def dataset_status(name: str, root=None, verify: bool = False) -> dict:
 
 
 def list_datasets(root=None, verify: bool = False) -> list[dict]:
+    """:func:`dataset_status` of every data set; a damaged one gets an ``error`` entry and the others are still listed."""
     return [dataset_status(n, root, verify) for n in DATASETS]
 
 

@@ -119,7 +119,7 @@ def csv_rows(path, what: str = "a CSV file") -> Iterator[Iterator[tuple[int, lis
 
     Decoding and parsing errors (not UTF-8, binary garbage, an unclosed quote, a field past
     ``csv.field_size_limit()``) surface while iterating, so they are caught around it. The
-    line number is the physical line where a record ends.
+    line number is the physical line where a record begins (a quoted field may span lines).
     """
     path = Path(path)
     check_input_file(path, what)
@@ -147,7 +147,7 @@ def csv_rows(path, what: str = "a CSV file") -> Iterator[Iterator[tuple[int, lis
                     raise _bad_utf8(path, raw, exc, state["line"]) from None
             try:
                 decoder.decode(b"", final=True)  # a character cut at the end of the file
-            except UnicodeDecodeError as exc:
+            except UnicodeDecodeError:
                 raise BadInputError(path, f"line {state['line']}: not UTF-8 text (the file ends inside a "
                                           f"character); save the file as UTF-8") from None
 
