@@ -6,7 +6,10 @@ on plain and once on mirror-averaged embeddings, which cost two passes per face)
 the batch inference speed; ORL 5/5 with the jittered-gallery SVM (three jitter seeds) and a leave-one-image-out CV on the training half
 (images 1-5 only: the number a choice between candidates may use). Writes one JSON file.
 
-    FACELAB_DATA=../shared/datasets python tools/features/compare_embeddings.py A.keras B.keras --out runs/cmp.json
+    FACELAB_DATA=../shared/datasets python docs/experiments/scripts/compare_embeddings.py A.keras B.keras --out runs/cmp.json
+
+Runs from any folder (the paths are taken as given; LFW and ORL are found as everywhere in facelab, see
+``facelab.config.data_home``).
 """
 from __future__ import annotations
 
@@ -42,7 +45,8 @@ def view1(path, crops: dict, mirror: bool = False) -> dict:
 def throughput(path, n: int = 2048, repeats: int = 3) -> dict:
     """Batch inference speed of one pass (faces/s, best of ``repeats``); a mirror-averaged embedding costs two."""
     from facelab.evaluation import throughput as timed
-    from facelab.features.cnn_embedding import embed, load_embedding_model
+    from facelab.features.cnn_embedding import embed
+    from facelab.models.embedding_net import load_embedding_model
 
     model = load_embedding_model(path)
     x = np.random.RandomState(0).randint(0, 256, (n, 64, 64)).astype(np.uint8)
@@ -53,7 +57,7 @@ def throughput(path, n: int = 2048, repeats: int = 3) -> dict:
 def orl(path, seeds=(42, 1, 2)) -> dict:
     from facelab.data.orl import load_orl, split_orl
     from facelab.features import CNNEmbedding
-    from facelab.recognition.benchmark import SMALL_GRID
+    from facelab.pipeline.identification import SMALL_GRID
     from facelab.recognition.gallery import JitteredGallery
     from facelab.recognition.svm import svm_identifier
 
@@ -78,7 +82,7 @@ def orl(path, seeds=(42, 1, 2)) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("weights", nargs="+", help=".keras embedding files")
     p.add_argument("--out", required=True, help="JSON file to write")
     p.add_argument("--view1-only", action="store_true", help="skip ORL")
