@@ -3,9 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PROFILE ?= quick
-# Data home: $FACELAB_DATA, else ../shared/datasets when it exists (this project's workplace), else ./datasets.
-FACELAB_DATA ?= $(if $(wildcard ../shared/datasets),$(abspath ../shared/datasets),$(abspath datasets))
-export FACELAB_DATA
+# The data home is decided by facelab.config alone ($FACELAB_DATA, else ../shared/datasets beside the checkout,
+# else ./datasets): `facelab data list` says which rule chose it.
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
 .PHONY: install bench test lab report clean

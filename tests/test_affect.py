@@ -19,12 +19,12 @@ WEIGHTS = Path(__file__).resolve().parents[1] / "facelab" / "weights"
 
 
 @pytest.fixture(scope="module")
-def fer():
+def fer(data_home):
     return load_fer2013()
 
 
 @pytest.fixture(scope="module")
-def sample_csv():
+def sample_csv(data_home):
     from facelab.config import data_home
 
     path = data_home() / "fer2013" / "fer2013_sample_official.csv"
@@ -121,7 +121,7 @@ def test_compiled_inference_matches_eager_for_any_batch_size():
 
 
 def test_inference_precision_follows_the_cpu_and_the_environment(monkeypatch):
-    from facelab.affect import expression
+    from facelab.models import runtime as expression
 
     monkeypatch.delenv("FACELAB_PRECISION", raising=False)
     monkeypatch.setattr(expression, "cpu_has_bf16", lambda: True)
@@ -138,7 +138,8 @@ def test_inference_precision_follows_the_cpu_and_the_environment(monkeypatch):
 
 
 def test_bfloat16_inference_copy_keeps_float32_outputs_and_follows_the_weights():
-    from facelab.affect.expression import build_expression_cnn, inference_net, predict_proba
+    from facelab.affect.expression import build_expression_cnn, predict_proba
+    from facelab.models.runtime import inference_net
 
     cnn = build_expression_cnn(widths=(4, 4, 4, 8))
     x = np.random.default_rng(0).integers(0, 256, (6, 48, 48, 1)).astype(np.uint8)
@@ -176,7 +177,8 @@ def test_compiled_inference_cache_lets_models_go():
 def test_bfloat16_training_ships_a_float32_net():
     import keras
 
-    from facelab.affect.expression import build_expression_cnn, dtype_policy, rebuilt
+    from facelab.affect.expression import build_expression_cnn
+    from facelab.models.runtime import dtype_policy, rebuilt
 
     with dtype_policy("mixed_bfloat16"):
         mixed = build_expression_cnn(widths=(4, 4, 4, 8))  # not the default net: the copy follows its config
@@ -196,10 +198,12 @@ def test_bfloat16_training_ships_a_float32_net():
     assert keras.mixed_precision.global_policy().name == "float32"  # restored after an error too
 
 
-def test_learning_rate_schedule_by_steps_and_by_clock(fer):
+def test_learning_rate_schedule_by_steps_and_by_clock(fer, monkeypatch):
     import keras
 
-    from facelab.affect.expression import build_expression_cnn, train_cnn, warmup_cosine_lr
+    from facelab.affect.expression import build_expression_cnn, train_cnn
+    from facelab.models import training
+    from facelab.models.training import warmup_cosine_lr
 
     lrs = [warmup_cosine_lr(f, 2e-3) for f in np.linspace(0, 1, 101)]
     assert lrs[0] == pytest.approx(2e-4) and lrs[5] == pytest.approx(2e-3) and lrs[-1] == pytest.approx(0, abs=1e-12)
@@ -220,9 +224,16 @@ def test_learning_rate_schedule_by_steps_and_by_clock(fer):
     decayed = {v.path.split("/")[-1] for v in model.trainable_variables if model.optimizer._use_weight_decay(v)}
     assert isinstance(model.optimizer, keras.optimizers.AdamW) and decayed == {"kernel"}
     model = build_expression_cnn(widths=(4, 4, 4, 8))
-    hist = train_cnn(model, x, y, x[:64], y[:64], epochs=1000, batch_size=64, verbose=0, time_budget_s=2.0,
-                     weight_decay=0)
-    assert 1 <= len(hist["loss"]) < 1000  # stopped by the clock, not by the epoch cap
+    ticks = iter(range(10_000))  # a clock that advances one second per reading: no dependence on the machine's speed
+    monkeypatch.setattr(training.time, "perf_counter", lambda: float(next(ticks)))
+    seen.clear()
+    hist = train_cnn(model, x, y, x[:64], y[:64], epochs=1000, batch_size=64, verbose=0, time_budget_s=6.0,
+                     weight_decay=0, extra_callbacks=[RecordLR()])
+    # one second a batch (the first reading starts the clock): 4 batches an epoch, the 6-second budget is spent at
+    # the 6th batch, in the second epoch, which Keras ends there
+    assert len(hist["loss"]) == 2 and len(seen) == 6
+    np.testing.assert_allclose(seen, [warmup_cosine_lr((k + 1) / 6, 2e-3) for k in range(6)], rtol=1e-5, atol=1e-12)
+    monkeypatch.undo()
     assert type(model.optimizer) is keras.optimizers.Adam  # weight_decay=0: plain Adam
     model = build_expression_cnn(widths=(4, 4, 4, 8))
     train_cnn(model, x, y, x[:64], y[:64], epochs=1, batch_size=64, verbose=0, optimizer="sgd", lr=0.1,
@@ -282,9 +293,9 @@ def test_history_recipe_reads_older_histories_as_their_recipe():
 # ---------------------------------------------------------------- shipped weights
 @pytest.fixture(scope="module")
 def shipped_cnn():
-    from facelab.affect.expression import load_model
+    from facelab.models.weights import load_keras
 
-    return load_model("affect_expression_cnn")
+    return load_keras("affect_expression_cnn")
 
 
 def test_shipped_weights_exist_with_cards():
@@ -292,7 +303,23 @@ def test_shipped_weights_exist_with_cards():
         assert (WEIGHTS / f"{name}.keras").stat().st_size < 6_000_000
         with zipfile.ZipFile(WEIGHTS / f"{name}.keras") as archive:  # inference files: saved uncompiled,
             assert not json.loads(archive.read("config.json")).get("compile_config")  # so no optimizer state
-        assert "facelab train" in (WEIGHTS / f"{name}.md").read_text()
+        assert_card_retrains(WEIGHTS / f"{name}.md", name)
+
+
+def assert_card_retrains(card: Path, name: str) -> None:
+    """A card's Retrain line names commands the CLI accepts, and the one that writes the shipped file replaces
+    it only by asking so (``--replace-shipped``)."""
+    import re
+
+    from facelab.cli import build_parser
+
+    line = next(ln for ln in card.read_text().splitlines() if "**Retrain**" in ln)
+    commands = re.findall(r"`(facelab train [^`]+)`", line)
+    assert commands, f"{card}: no `facelab train ...` command on its Retrain line"
+    for command in commands:
+        args = build_parser().parse_args(command.split()[1:])  # SystemExit on an unknown option or choice
+        assert args.func is not None
+    assert any("--replace-shipped" in c for c in commands), f"{card}: the retrain command would not replace {name}"
 
 
 def test_shipped_cnn_labels_real_fer_faces(fer, shipped_cnn):
@@ -310,7 +337,7 @@ def test_shipped_cnn_labels_real_fer_faces(fer, shipped_cnn):
 
 # ---------------------------------------------------------------- CSV evaluation
 def test_eval_on_the_official_csv_layout(sample_csv):
-    from facelab.affect.commands import evaluate_csv
+    from facelab.affect.evaluation import evaluate_csv
 
     rep = evaluate_csv(sample_csv, models=["cnn", "majority"])
     assert rep["usage"] == "PublicTest" and rep["n"] == 60
@@ -327,7 +354,7 @@ def test_eval_on_the_official_csv_layout(sample_csv):
 
 
 def test_eval_bad_csv_names_the_file(tmp_path):
-    from facelab.affect.commands import evaluate_csv
+    from facelab.affect.evaluation import evaluate_csv
 
     bad = tmp_path / "bad.csv"
     bad.write_text("emotion,pixels,Usage\n3,1 2 3,PublicTest\n")
@@ -381,7 +408,7 @@ def test_cli_emotion_and_sequences(capsys, face_files):
     code, out, _ = _run(capsys, ["expression", "--model", "lstm", "--crop", "--json", *faces])
     res = json.loads(out)
     assert code == 0 and res["frames_with_face"] == 3 and res["expression"] in FER_LABELS
-    code, out, _ = _run(capsys, ["emotion", "--model", "rnn", "--crop", "--json", *faces])
+    code, out, _ = _run(capsys, ["emotion", "--model", "gru", "--crop", "--json", *faces])
     res = json.loads(out)
     assert code == 0 and res["valence"] in mapping.VALENCE_LABELS and res["sequence"] == faces
 

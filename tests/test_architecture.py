@@ -233,3 +233,42 @@ def test_shipped_models_give_the_outputs_recorded_before_the_restructuring(case,
     tol = 0.02 if case.split("_")[0] in ("expression", "emotion") and inference_precision() == "float32" else 2e-3
     for b, a in zip(before, after):
         np.testing.assert_allclose(a, b, atol=tol, rtol=1e-4)
+
+
+# ---------------------------------------------------------------- one profile, one output rule, one data home
+@pytest.mark.unit
+@pytest.mark.parametrize("stage", ["detection", "features", "expression", "emotion"])
+def test_every_train_command_has_one_profile_default_and_never_replaces_shipped_weights_unasked(stage):
+    from facelab.cli import build_parser
+    from facelab.cli.output import training_out
+    from facelab.config import DEFAULT_PROFILE, WEIGHTS_DIR, training_dir, training_file
+
+    parser = build_parser()
+    extra = ["--model", "cnn"]
+    args = parser.parse_args(["train", stage, *extra])
+    assert args.profile == DEFAULT_PROFILE == "quick"
+    for profile in ("quick", "full"):
+        out = training_out(parser.parse_args(["train", stage, *extra, "--profile", profile]))
+        assert training_dir("m", profile, out) == Path("runs") / f"m_{profile}"
+        assert training_file("m.keras", profile, out).parent != WEIGHTS_DIR
+    assert training_out(parser.parse_args(["train", stage, *extra, "--replace-shipped"])) == WEIGHTS_DIR
+    with pytest.raises(SystemExit):  # both at once is refused, not silently resolved
+        parser.parse_args(["train", stage, *extra, "--replace-shipped", "--out", "x"])
+
+
+@pytest.mark.unit
+def test_the_data_home_rule(tmp_path, monkeypatch):
+    from facelab import config
+
+    monkeypatch.setenv("FACELAB_DATA", str(tmp_path))
+    assert config.data_home_rule() == (tmp_path.resolve(), "$FACELAB_DATA")
+    monkeypatch.delenv("FACELAB_DATA")
+    fake_checkout = tmp_path / "work" / "repo"
+    (fake_checkout / "datasets").mkdir(parents=True)
+    monkeypatch.setattr(config, "PROJECT_ROOT", fake_checkout)
+    monkeypatch.chdir(tmp_path)
+    assert config.data_home_rule() == (fake_checkout / "datasets", "the checkout's datasets/ (default)")
+    (tmp_path / "datasets" / "lfw").mkdir(parents=True)  # a user's own copy in the current folder
+    assert config.data_home_rule() == ((tmp_path / "datasets").resolve(), "./datasets in the current folder")
+    (tmp_path / "work" / "shared" / "datasets").mkdir(parents=True)  # this workplace's layout wins over both
+    assert config.data_home_rule()[1] == "../shared/datasets beside the checkout"

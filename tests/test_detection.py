@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from facelab.cli import main
-from facelab.detection import REGISTRY, Detection, Detector, get_detector, iou, nms
+from facelab.detection import DETECTORS, Detection, Detector, get_detector, iou, nms
 from facelab.detection.metrics import average_precision, detection_metrics, match_detections, recall_at_fp
 from facelab.errors import FacelabError
 
@@ -16,7 +16,7 @@ EXPECTED = {"cnn", "rcnn", "haar", "haar-alt2", "ssd", "mtcnn", "deepface-opencv
 
 
 @pytest.fixture(scope="module")
-def cmu():
+def cmu(data_home):
     from facelab.data import load_cmu_mit
 
     return load_cmu_mit()
@@ -32,7 +32,7 @@ def _single_face_item(cmu, min_w=60):
 
 # ---------------------------------------------------------------- interface and registry
 def test_registry_names_and_unknown():
-    assert set(REGISTRY) == EXPECTED
+    assert set(DETECTORS) == EXPECTED
     with pytest.raises(FacelabError, match="unknown detector"):
         get_detector("nope")
 
@@ -130,7 +130,7 @@ def test_cli_detect_json_shape_and_bad_input(tmp_path, cmu, capsys):
     assert [e["image"] for e in out] == [str(good), str(empty), str(text), str(trunc)]
     g = out[0]
     assert "error" not in g and set(g) >= {"image", "width", "height", "faces"}
-    assert g["faces"] and all(set(f) == {"box", "score"} and len(f["box"]) == 4 for f in g["faces"])
+    assert g["faces"] and all(set(f) == {"face", "box", "score"} and len(f["box"]) == 4 for f in g["faces"])
     assert (tmp_path / "ann" / "good_faces.png").exists()
     for e in out[1:]:
         assert e["error"] and "faces" not in e

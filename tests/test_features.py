@@ -6,22 +6,24 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import check_get_params_invariance, check_no_attributes_set_in_init, \
-    check_parameters_default_constructible
+    check_parameters_default_constructible, parametrize_with_checks
 
 from facelab.data import load_orl, lfw
-from facelab.features import EXTRACTORS, LFW, TIGHT, AutoencoderFeatures, CNNEmbedding, LBPFeatures, PCAFeatures
-from facelab.features.base import as_crops
-from facelab.features.crop import load_crops
+from facelab.features import EMBEDDERS, LFW, TIGHT, AutoencoderFeatures, CNNEmbedding, LBPFeatures, PCAFeatures
+from facelab.models.inputs import as_crops, load_crops
+
+#: every embedder's estimator class, from the registry (unfitted: nothing loads)
+ESTIMATORS = {name: type(EMBEDDERS.create(name, ready=False)) for name in EMBEDDERS}
 from facelab.features.lbp import _UNIFORM, lbp_codes, lbp_histogram
 
 
 @pytest.fixture(scope="module")
-def orl():
+def orl(data_home):
     return load_orl()
 
 
 @pytest.fixture(scope="module")
-def two_people():
+def two_people(data_home):
     """10 images each of two LFW people from pairsDevTest.txt: identities the shipped models never trained on."""
     paths, labels = [], []
     for k, name in enumerate(["Donald_Rumsfeld", "Gerhard_Schroeder"]):
@@ -44,9 +46,16 @@ def test_crop_policy_shapes_and_box():
         as_crops(np.zeros((3, 50, 50), np.uint8), "none", 64)
 
 
-@pytest.mark.parametrize("name", sorted(EXTRACTORS))
+@parametrize_with_checks([cls() for cls in ESTIMATORS.values()])
+def test_scikit_learn_estimator_checks(estimator, check):
+    """scikit-learn's own checks; for estimators of face images (input tag two_d_array False) it runs only the
+    tag checks, so the contract checks below are called by hand as well."""
+    check(estimator)
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
 def test_estimator_contract(name):
-    cls = EXTRACTORS[name]
+    cls = ESTIMATORS[name]
     check_parameters_default_constructible(name, cls())
     check_no_attributes_set_in_init(name, cls())
     check_get_params_invariance(name, cls())
@@ -123,7 +132,7 @@ def test_training_seed_gives_same_start():
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
 
 
-def test_training_files_respect_view1_and_protocol_tests():
+def test_training_files_respect_view1_and_protocol_tests(data_home):
     from facelab.data import pair_people
     from facelab.features.train import training_files
     from facelab.evaluation.protocols import lfw_people_test_paths
@@ -133,7 +142,7 @@ def test_training_files_respect_view1_and_protocol_tests():
     assert not set(names) & banned
     assert not set(paths) & lfw_people_test_paths()
     assert len(names) == labels.max() + 1 and np.bincount(labels).min() >= 2 and np.bincount(labels).max() <= 100
-    from facelab.features.cnn_embedding import WEIGHTS_DIR
+    from facelab.config import WEIGHTS_DIR
 
     listed = [ln.split("\t")[0] for ln in (WEIGHTS_DIR / "features_cnn_identities.txt").read_text().splitlines()]
     assert not set(listed) & banned and len(listed) > 500
@@ -186,11 +195,3 @@ def test_combine_refuses_members_trained_on_other_identities(tmp_path):
     with pytest.raises(BadInputError, match="features_cnn_train.json"):
         combine_features(members, out_dir=tmp_path / "out")
     assert not (tmp_path / "out").exists()  # nothing half-written
-
-
-def test_training_one_cnn_net_never_overwrites_the_shipped_ensemble_by_default():
-    from facelab.features.cnn_embedding import WEIGHTS_DIR
-    from facelab.features.train import default_out_dir
-
-    assert default_out_dir("cnn", "full") != WEIGHTS_DIR and default_out_dir("cnn", "quick") != WEIGHTS_DIR
-    assert default_out_dir("autoencoder", "full") == WEIGHTS_DIR

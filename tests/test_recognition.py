@@ -8,6 +8,8 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
+from sklearn.svm import SVC
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from facelab.cli import main
 from facelab.data import lfw, load_orl, read_pairs, split_orl
@@ -21,10 +23,23 @@ from facelab.evaluation.verification import best_threshold, chi2_scores, cosine_
 
 
 @pytest.fixture(scope="module")
-def orl10():
+def orl10(data_home):
     """ORL's first 10 people, classic 5/5 split."""
     tr, te = split_orl(load_orl())
     return tr.subset(tr.labels < 10), te.subset(te.labels < 10)
+
+
+def _jittered():
+    from facelab.recognition.gallery import JitteredGallery
+
+    return JitteredGallery(SVC())
+
+
+@parametrize_with_checks([CV2FaceRecognizer("lbph"), EigenfacesSVM(), CNNClassifier(), _jittered()])
+def test_scikit_learn_estimator_checks(estimator, check):
+    """scikit-learn's own checks (for estimators of face images it runs the tag checks; the contract test below
+    fits and scores them on real faces)."""
+    check(estimator)
 
 
 def test_lfw_protocol_matches_sklearn_example():
@@ -104,7 +119,7 @@ def _write_view2(path, folds=3, per_kind=4):
     return path
 
 
-def test_view2_file_evaluation(tmp_path):
+def test_view2_file_evaluation(tmp_path, data_home):
     pairs = _write_view2(tmp_path / "pairs.txt")
     parsed = read_pairs(pairs)
     assert len(parsed) == 24 and {p.fold for p in parsed} == {0, 1, 2}
@@ -114,7 +129,7 @@ def test_view2_file_evaluation(tmp_path):
     assert 0 <= r["accuracy_mean"] <= 1 and 0 <= r["auc"] <= 1 and r["protocol"].startswith("view2")
 
 
-def test_cli_eval_verification_json(tmp_path, capsys):
+def test_cli_eval_verification_json(tmp_path, capsys, data_home):
     pairs = _write_view2(tmp_path / "pairs.txt", folds=2, per_kind=3)
     images = lfw.path() / "lfw"  # the images folder itself, as a user would pass it
     assert main(["eval", "verification", "--pairs", str(pairs), "--lfw", str(images), "--model", "cnn", "lbp",
@@ -125,7 +140,7 @@ def test_cli_eval_verification_json(tmp_path, capsys):
         assert r["folds"] == 2 and {"accuracy_mean", "accuracy_std", "auc", "threshold_mean"} <= r.keys()
 
 
-def test_cli_embed_crop_json_and_npy(tmp_path, capsys):
+def test_cli_embed_crop_json_and_npy(tmp_path, capsys, data_home):
     files = [str(lfw.image_path("Gerhard_Schroeder", 1)), str(lfw.image_path("Donald_Rumsfeld", 2))]
     assert main(["embed", "--crop", "--json", *files]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -136,37 +151,48 @@ def test_cli_embed_crop_json_and_npy(tmp_path, capsys):
     assert np.load(npy).shape == (2, 150)
 
 
-def test_cli_embed_detects_faces(capsys):
+def test_cli_embed_detects_faces(capsys, data_home):
     assert main(["embed", "--json", "--detector", "haar", str(lfw.image_path("Gerhard_Schroeder", 1))]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["faces"] >= 1 and len(out["items"][0]["box"]) == 4
 
 
-def test_cli_bad_input_names_the_file(tmp_path, capsys):
+def test_cli_bad_input_names_the_file(tmp_path, capsys, data_home):
     empty = tmp_path / "empty.jpg"
     empty.write_bytes(b"")
     text = tmp_path / "notes.png"
     text.write_text("not an image")
+    good = str(lfw.image_path("Gerhard_Schroeder", 1))
     for bad in (empty, text, tmp_path / "missing.jpg"):
-        assert main(["embed", "--crop", str(bad)]) == 2
-        assert str(bad) in capsys.readouterr().err
+        assert main(["embed", "--crop", "--json", str(bad), good]) == 1  # reported per file; the good one still runs
+        out = json.loads(capsys.readouterr().out)
+        assert [e["path"] for e in out["errors"]] == [str(bad)] and str(bad) in out["errors"][0]["error"]
+        assert [i["path"] for i in out["items"]] == [good]
     bad_pairs = tmp_path / "pairs.txt"
     bad_pairs.write_text("1\nSomeone 1\n")
     assert main(["eval", "verification", "--pairs", str(bad_pairs), "--lfw", str(lfw.path() / "lfw")]) == 2
     assert str(bad_pairs) in capsys.readouterr().err
 
 
-def test_embed_and_expression_use_the_detection_registry():
-    from facelab.detection import DEFAULT, box_finder
-    from facelab.preprocess import read_image
+def test_every_command_that_detects_uses_one_detector_and_one_numbering(capsys, data_home):
+    """detect, embed and expression without --crop: the registry's default detector, the same boxes, faces
+    numbered from 1 per image in the detector's order."""
+    from facelab.detection import DETECTORS
+    from facelab.errors import FacelabError
 
-    name, detect = box_finder(None)
-    assert name == DEFAULT
-    boxes = detect(read_image(lfw.image_path("Gerhard_Schroeder", 1), "bgr"))
-    assert len(boxes) >= 1 and all(len(b) == 4 for b in boxes)
-    assert box_finder("haar")[0] == "haar"
-    with pytest.raises(Exception, match="nope"):
-        box_finder("nope")
+    photo = str(data_home / "cmu_mit_frontal_faces" / "test_scenes" / "test" / "Argentina.gif")
+    boxes = {}
+    for command in ("detect", "embed", "expression", "emotion"):
+        assert main([command, "--json", photo]) == 0
+        out = json.loads(capsys.readouterr().out)
+        faces = out["items"] if command == "embed" else out[0]["faces"]
+        if command == "embed":
+            assert out["detector"] == DETECTORS.default
+        assert [f["face"] for f in faces] == list(range(1, len(faces) + 1)) and len(faces) >= 2
+        boxes[command] = [f["box"] for f in faces]
+    assert boxes["detect"] == boxes["embed"] == boxes["expression"] == boxes["emotion"]
+    with pytest.raises(FacelabError, match="unknown detector 'nope'; known: cnn, rcnn"):
+        DETECTORS["nope"]
 
 
 def test_jittered_gallery_fits_on_copies_and_predicts_known_labels(orl10):

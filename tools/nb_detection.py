@@ -48,7 +48,7 @@ from facelab import data
 from facelab.config import set_seeds
 from facelab.evaluation import ResultsWriter
 from facelab.preprocess import read_image
-from facelab.detection import get_detector, available
+from facelab.detection import DETECTORS, get_detector
 from facelab.detection import viz
 from facelab.detection.cnn import CNNDetector, WEIGHTS_DIR, WIN
 from facelab.detection.patches import augment_faces, random_negatives, load_scene, split_scenes
@@ -221,7 +221,7 @@ is counted over the whole set (167 false positives over the 130 CMU images is th
 Rowley et al. and Viola–Jones). Seconds per image are wall-clock on this machine, one image at a time.
 """)
 code("""
-names = available() if FULL else ["cnn", "rcnn", "haar", "haar-alt2", "ssd"]
+names = DETECTORS.names() if FULL else ["cnn", "rcnn", "haar", "haar-alt2", "ssd"]
 eval_items = items if FULL else [i for i in items if len(i["boxes"])][: n_images_quick]
 split = "sets A+B, all 76 images" if FULL else f"sets A+B, first {len(eval_items)} images with faces (quick)"
 images = [read_image(it["path"], "bgr") for it in eval_items]
@@ -231,7 +231,7 @@ rows = []
 for name, r in res.items():
     if "unavailable" in r:
         rw.mark_unavailable(name, r["unavailable"]); continue
-    m = r["metrics"]; baseline = name not in ("cnn", "rcnn")
+    m = r["metrics"]; baseline = DETECTORS[name].baseline
     row = {"model": name, "baseline": baseline, **{k: round(v, 4) for k, v in m.items() if isinstance(v, float)}}
     for half, sel in (("tune", [it["name"] in tune_names for it in eval_items]), ("check", [it["name"] not in tune_names for it in eval_items])):
         if any(sel):

@@ -41,6 +41,8 @@ from facelab.data import FER_LABELS, load_fer2013, train_val_duplicates
 from facelab.affect import expression as ex, emotion as em, mapping, sequences as sq, seqmodels, viz
 from facelab.affect.baselines import DEEPFACE_UNAVAILABLE, FerMiniXception
 from facelab.affect.metrics import classification_metrics
+from facelab.models.runtime import inference_precision
+from facelab.models.weights import load_keras
 
 quick = profile == "quick"
 eval_n = eval_n or (500 if quick else None)
@@ -75,7 +77,7 @@ md("""## 2 · Training the two heads (transfer from the expression CNN)
 The shipped emotion CNN was trained with `facelab train emotion --model cnn --profile full`: trunk frozen,
 features of every Training face and its mirror image, heads trained with Adam, the epoch with the best
 PublicTest valence + arousal accuracy kept. Here the same recipe runs on a subset as a demo."""),
-code("""expr = ex.load_model("affect_expression_cnn")
+code("""expr = load_keras("affect_expression_cnn")
 trunk = ex.feature_extractor(expr)
 keep = np.flatnonzero(~dup)
 sub = keep if demo_train_n is None else np.random.default_rng(seed).choice(keep, demo_train_n, replace=False)
@@ -93,7 +95,7 @@ rw.figure(fig, "head_training", f"Head-training demo on {len(sub)} Training face
 rw.add("emotion CNN heads (demo, this run)", "valence_accuracy", max(hist["val_valence_accuracy"]), "PublicTest", DS, train_faces=len(sub), train_seconds=round(demo_s, 1))
 print(f"demo: {len(sub)} faces, {demo_epochs} epochs, {demo_s:.0f} s")"""),
 md("## 3 · The shipped emotion CNN against the mapped 7-class models (PublicTest)"),
-code("""emo = ex.load_model("affect_emotion_cnn")
+code("""emo = load_keras("affect_emotion_cnn")
 fer_model = FerMiniXception()
 preds = {"emotion CNN (two heads)": em.predict_affect(emo, vx),
          "emotion CNN + TTA (mirror)": em.predict_affect(emo, vx, tta=True),
@@ -112,7 +114,7 @@ for name, (pv, pa) in preds.items():
     rows.append({"model": name, "valence_accuracy": round(rv["accuracy"], 4), "valence_macro_f1": round(rv["macro_f1"], 4),
                  "arousal_accuracy": round(ra["accuracy"], 4), "arousal_macro_f1": round(ra["macro_f1"], 4)})
 sp = throughput(lambda b: em.predict_affect(emo, b), vx[:500])
-rw.add("emotion CNN (two heads)", "faces_per_s", sp["items_per_s"], "PublicTest", DS, precision=ex.inference_precision())
+rw.add("emotion CNN (two heads)", "faces_per_s", sp["items_per_s"], "PublicTest", DS, precision=inference_precision())
 rw.table("publictest", rows)
 rw.mark_unavailable("deepface emotion model", DEEPFACE_UNAVAILABLE)
 rows"""),
@@ -148,7 +150,7 @@ for i in range(6):
     axes[i].set_ylabel(f"{V[strips.valence[i]]}/{A[strips.arousal[i]]}\\n{segs}", fontsize=7, rotation=0, ha="right")
 fig.tight_layout()
 rw.figure(fig, "film_strips", "Simulated emotion sequences from PublicTest faces (nuisance 0.5): label, and the segments (expression x apex frames)")"""),
-code("""gru = ex.load_model("affect_emotion_gru")
+code("""gru = load_keras("affect_emotion_gru")
 seq_rows = []
 for i, lv in enumerate(levels):
     s = sq.make_sequences(val, seq_n, "emotion", nuisance=lv, seed=seed + 200 + i)

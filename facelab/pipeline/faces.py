@@ -26,7 +26,8 @@ class Face:
     score: float | None
     crop: np.ndarray = field(repr=False)
 
-    def box_list(self, ndigits: int = 1) -> list[float]:
+    def box_list(self, ndigits: int = 2) -> list[float]:
+        """The box as every command prints it (as :meth:`facelab.detection.Detection.to_dict` does)."""
         return [round(float(v), ndigits) for v in self.box]
 
 

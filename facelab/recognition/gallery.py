@@ -64,3 +64,8 @@ class JitteredGallery(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def decision_function(self, X):
         check_is_fitted(self)
         return self.estimator_.decision_function(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False  # X is face images (or paths), which it jitters
+        return tags

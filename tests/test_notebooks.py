@@ -1,0 +1,33 @@
+"""The notebooks and their sources never drift: tools/nb_*.py regenerate every stored notebook, unchanged."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory) -> Path:
+    """Every tools/nb_*.py run in a copy of tools/, writing into an empty notebooks/ folder."""
+    work = tmp_path_factory.mktemp("regen")
+    shutil.copytree(ROOT / "tools", work / "tools")
+    (work / "notebooks").mkdir()
+    for source in sorted((work / "tools").glob("nb_*.py")):
+        subprocess.run([sys.executable, str(source)], cwd=work, check=True, capture_output=True, timeout=120)
+    return work / "notebooks"
+
+
+def test_every_stored_notebook_comes_from_a_source(regenerated):
+    stored = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert len(stored) >= 7 and sorted(p.name for p in regenerated.glob("*.ipynb")) == stored
+
+
+@pytest.mark.parametrize("notebook", sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb")))
+def test_notebook_regenerates_unchanged(notebook, regenerated):
+    assert (regenerated / notebook).read_text() == (ROOT / "notebooks" / notebook).read_text(), \
+        f"notebooks/{notebook} differs from what its tools/nb_*.py source makes: run the source and commit both"
