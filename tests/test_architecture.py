@@ -132,6 +132,29 @@ def test_registry_entries_name_their_files_and_inputs(kind):
         reg["nope"]
 
 
+def _cards():
+    return sorted({(kind, e.card) for kind, reg in _registries().items() for e in reg.values() if e.card})
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("kind, card", _cards())
+def test_every_model_card_retrains_with_a_command_the_cli_accepts(kind, card):
+    """A card's retrain commands parse with today's CLI, and the one that writes the shipped file replaces it only by
+    asking so (``--replace-shipped``)."""
+    import re
+
+    from facelab.cli import build_parser
+    from facelab.config import WEIGHTS_DIR
+
+    text = (WEIGHTS_DIR / card).read_text()
+    commands = [re.sub(r"\s+#.*$", "", c).strip() for c in re.findall(r"(facelab train [^`\n]+)", text)]
+    assert commands, f"{card}: no `facelab train ...` command"
+    for command in commands:
+        args = build_parser().parse_args(command.split()[1:])  # SystemExit on an unknown option or choice
+        assert args.func is not None
+    assert any("--replace-shipped" in c for c in commands), f"{card}: no retrain command replaces the shipped file"
+
+
 @pytest.mark.unit
 def test_cli_choices_are_the_registries():
     from facelab.cli import build_parser

@@ -187,11 +187,11 @@ def test_combine_refuses_members_trained_on_other_identities(tmp_path):
         d.mkdir()
         build_embedding_net(embed_dim=8, width=4).save(d / "features_cnn.keras")
         (d / "features_cnn_identities.txt").write_text(names)
-        (d / "features_cnn_train.json").write_text("{}")
+        (d / "features_cnn.history.json").write_text("{}")
         members.append(d / "features_cnn.keras")
     with pytest.raises(BadInputError, match="other identities"):
         combine_features(members, out_dir=tmp_path / "out")
-    (members[1].parent / "features_cnn_train.json").unlink()
-    with pytest.raises(BadInputError, match="features_cnn_train.json"):
+    (members[1].parent / "features_cnn.history.json").unlink()
+    with pytest.raises(BadInputError, match="features_cnn.history.json"):
         combine_features(members, out_dir=tmp_path / "out")
     assert not (tmp_path / "out").exists()  # nothing half-written

@@ -143,7 +143,7 @@ with tempfile.TemporaryDirectory() as tmp:
     t0 = time.perf_counter()
     demo = train_cnn("quick", out_dir=tmp, seed=seed, progress=False, verbose=0, log=print)
     print(f"demo training: {time.perf_counter() - t0:.0f} s")
-shipped = json.loads((WEIGHTS_DIR / "detection_cnn_history.json").read_text())
+shipped = json.loads((WEIGHTS_DIR / "detection_cnn.history.json").read_text())
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.5))
 ep0 = 0
 for r in shipped["rounds"]:
@@ -209,7 +209,7 @@ viz.show(axes[0], img, f"{len(props)} selective-search proposals"); viz.draw_box
 viz.show(axes[1], img, f"R-CNN: {len(r_dets)} detections (SVM > threshold, box regression, NMS)")
 viz.draw_boxes(axes[1], ex["boxes"], "red", 1); viz.draw_boxes(axes[1], [d.box for d in r_dets], "lime", 1.5)
 rw.figure(fig, "rcnn", "R-CNN proposals and detections"); plt.show()
-rhist = json.loads((WEIGHTS_DIR / "detection_rcnn_history.json").read_text())
+rhist = json.loads((WEIGHTS_DIR / "detection_rcnn.history.json").read_text())
 print("R-CNN training:", {k: v for k, v in rhist.items() if k not in ("cnn",)})
 """)
 md("""

@@ -35,7 +35,7 @@ import matplotlib.pyplot as plt
 from facelab.config import set_seeds
 from facelab.evaluation import ResultsWriter, throughput
 from facelab.data import FER_LABELS, load_fer2013, train_val_duplicates
-from facelab.affect import expression as ex, sequences as sq, seqmodels, viz
+from facelab.affect import expression as ex, sequences as sq, seqmodels, training, viz
 from facelab.affect.baselines import DEEPFACE_UNAVAILABLE, FerMiniXception, MajorityClass
 from facelab.affect.metrics import classification_metrics
 from facelab.models.runtime import inference_precision
@@ -92,7 +92,7 @@ values); in the `full` profile each candidate also trains for a few epochs on a 
 code("""keep = ~dup
 tx_all, ty_all = train.x[keep][..., None], train.y[keep]
 sub = np.random.default_rng(seed).permutation(len(tx_all))[:demo_train_n]
-arch_rows = ex.compare_architectures(tx_all[sub], ty_all[sub], vx[..., None], vy, epochs=0 if quick else demo_epochs,
+arch_rows = training.compare_architectures(tx_all[sub], ty_all[sub], vx[..., None], vy, epochs=0 if quick else demo_epochs,
                                      speed_faces=128 if quick else 1024, seed=seed)
 rw.table("architectures", arch_rows)
 arch_rows"""),
@@ -107,12 +107,12 @@ CPU has native bfloat16, as this suite's machine does: 1.5× faster than float32
 architecture for a few steps on a small subset to show the workflow, and plots the shipped run's history."""),
 code("""demo = ex.build_expression_cnn()
 t0 = time.perf_counter()
-demo_hist = ex.train_cnn(demo, tx_all[sub], ty_all[sub], vx[..., None], vy, epochs=demo_epochs, verbose=0, seed=seed)
+demo_hist = training.train_cnn(demo, tx_all[sub], ty_all[sub], vx[..., None], vy, epochs=demo_epochs, verbose=0, seed=seed)
 demo_s = time.perf_counter() - t0
 # the shipped recipe's last step: re-estimate batch-norm statistics on clean faces (after a few epochs the
 # augmented/dropout statistics are far off, and the raw validation accuracy sits near the majority class)
 demo_raw = max(demo_hist["val_accuracy"])
-ex.recalibrate_batchnorm(demo, tx_all[sub], seed=seed)
+training.recalibrate_batchnorm(demo, tx_all[sub], seed=seed)
 demo_acc = float((ex.predict_proba(demo, vx).argmax(1) == vy).mean())
 print(f"demo: {len(sub)} faces x {demo_epochs} epoch(s) in {demo_s:.0f} s, PublicTest accuracy {demo_raw:.3f} "
       f"before and {demo_acc:.3f} after batch-norm recalibration")

@@ -78,7 +78,7 @@ The identities file beside the weights lists every training identity and its ima
     code("""
 ident = [l.split("\\t") for l in (WEIGHTS_DIR / "features_cnn_identities.txt").read_text().splitlines()]
 counts = np.array([int(c) for _, c in ident])
-train_info = json.loads((WEIGHTS_DIR / "features_cnn_train.json").read_text())
+train_info = json.loads((WEIGHTS_DIR / "features_cnn.history.json").read_text())
 dev_test_people = {n for p in read_pairs(lfw.path() / "pairsDevTest.txt") for n in (p.name1, p.name2)}
 print(f"{len(ident)} identities, {counts.sum()} images; overlap with pairsDevTest people: "
       f"{len({n for n, _ in ident} & dev_test_people)}")

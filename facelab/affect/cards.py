@@ -125,7 +125,8 @@ def _common_data(h: dict) -> str:
 
 
 def _expression_cnn_card(h: dict, ev: dict) -> str:
-    from .expression import BLOCK_DROPOUT, EXPRESSION_OPTIMIZER, OPTIMIZERS, PROFILES, history_recipe
+    from .expression import BLOCK_DROPOUT
+    from .training import EXPRESSION_OPTIMIZER, OPTIMIZERS, PROFILES, history_recipe
 
     pct, machine = _pct, _machine()
     e = ev["expr_cnn"]

@@ -24,7 +24,8 @@ from ..models.runtime import predict_batches, save_model
 from ..models.training import history_dict, keep_best
 from ..config import DEFAULT_PROFILE, training_file
 from ..models.weights import load_keras
-from .expression import PROFILES, build_sequence_model, feature_extractor, fer_training_data, now, predict_proba, save_history
+from .expression import build_sequence_model, feature_extractor, predict_proba
+from .training import PROFILES, fer_training_data, now, save_history
 from .mapping import AROUSAL_LABELS, VALENCE_LABELS, expression_to_affect
 
 HEADS = {"valence": len(VALENCE_LABELS), "arousal": len(AROUSAL_LABELS)}

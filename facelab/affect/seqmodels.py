@@ -17,7 +17,8 @@ from ..models.runtime import save_model
 from ..models.training import history_dict, keep_best
 from ..config import DEFAULT_PROFILE, training_file
 from ..models.weights import load_keras
-from .expression import PROFILES, build_sequence_model, feature_extractor, now, predict_proba, save_history
+from .expression import build_sequence_model, feature_extractor, predict_proba
+from .training import PROFILES, now, save_history
 from .sequences import SequenceSet, average_per_frame, frame_matrix, make_sequences, pad_features
 
 MAX_LEN = 24

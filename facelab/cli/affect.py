@@ -8,7 +8,8 @@ from ..detection.registry import DETECTORS
 from .output import add_training_output, print_json, shown, training_out, warn
 
 # numpy only: the affect package imports Keras lazily
-from ..affect.expression import BLOCK_DROPOUT, EXPRESSION_OPTIMIZER, OPTIMIZERS, PROFILES  # noqa: E402
+from ..affect.expression import BLOCK_DROPOUT  # noqa: E402
+from ..affect.training import EXPRESSION_OPTIMIZER, OPTIMIZERS, PROFILES  # noqa: E402
 
 SEQUENCE_NOTE = ("With --model {seq}: the images given, in the order given, form ONE sequence (one frame each: the "
                  "whole image with --crop, else its largest detected face) and the output is ONE result for the "
@@ -175,7 +176,7 @@ def _cmd_train(args, target: str) -> int:
 
     out = training_out(args)
     if target == "expression" and args.model == "cnn":
-        from ..affect.expression import train_expression_cnn
+        from ..affect.training import train_expression_cnn
 
         info = train_expression_cnn(args.profile, out=out, epochs=args.epochs, seed=args.seed, init=args.init,
                                     lr=args.lr, precision=args.precision, minutes=args.minutes,

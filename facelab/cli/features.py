@@ -190,8 +190,8 @@ def register(commands, train, evaluate) -> None:
                                      "ensemble of two such nets: train each (into runs/features_cnn_<profile>/ "
                                      "or --out), then join them with --combine. Nothing replaces the shipped weights "
                                      "in facelab/weights/ unless --replace-shipped is given.")
-    p.add_argument("--model", choices=EMBEDDERS.names(baseline=False), required=True,
-                   help="embedding to train: %(choices)s")
+    p.add_argument("--model", choices=[n for n in EMBEDDERS if EMBEDDERS[n].weights], required=True,
+                   help="embedding to train (or, for pca, fit): %(choices)s")
     add_training_output(p, "the .keras file, its identities list and training summary")
     p.add_argument("--loss", choices=["softmax", "cosface", "arcface"], default="cosface", help="cnn head (shipped: cosface)")
     p.add_argument("--epochs", type=int, help="override the profile's epochs")

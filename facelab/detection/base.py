@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..preprocess import read_image
+from ..preprocess import read_image, to_mode
 
 
 @dataclass
@@ -70,27 +70,19 @@ class Detector:
         return f"{type(self).__name__}(min_score={self.min_score})"
 
 
-def as_grey(image: np.ndarray) -> np.ndarray:
-    import cv2
-
+def _checked(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     if image.dtype != np.uint8:
         raise ValueError(f"expected a uint8 image, got {image.dtype}")
-    if image.ndim == 2:
-        return image
-    if image.ndim == 3 and image.shape[2] == 3:
-        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    raise ValueError(f"expected a grey (H, W) or BGR (H, W, 3) image, got shape {image.shape}")
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
+        raise ValueError(f"expected a grey (H, W) or BGR (H, W, 3) image, got shape {image.shape}")
+    return image
+
+
+def as_grey(image: np.ndarray) -> np.ndarray:
+    """A detector's input as grey, checked (the conversion is :func:`facelab.preprocess.to_mode`'s)."""
+    return to_mode(_checked(image), "grey")
 
 
 def as_bgr(image: np.ndarray) -> np.ndarray:
-    import cv2
-
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        raise ValueError(f"expected a uint8 image, got {image.dtype}")
-    if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    if image.ndim == 3 and image.shape[2] == 3:
-        return image
-    raise ValueError(f"expected a grey (H, W) or BGR (H, W, 3) image, got shape {image.shape}")
+    return to_mode(_checked(image), "bgr")

@@ -102,7 +102,7 @@ def _prepare(p: dict, seed: int, out_dir, aug_seed: int, **aug):
 def train_cnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "detection_cnn", seed: int = SEED,
               progress: bool = True, verbose: int = 2, log=print) -> dict:
     """The whole recipe; writes ``<prefix>.keras``, ``<prefix>_stage1.keras``, ``<prefix>.json`` and
-    ``<prefix>_history.json`` to ``out_dir`` and returns the history."""
+    ``<prefix>.history.json`` to ``out_dir`` and returns the history."""
     p = PROFILES[profile]
     t0 = time.time()
     out_dir, pos, pos_val, scenes, val_scenes = _prepare(p, seed, training_dir(prefix, profile, out_dir), seed)
@@ -140,7 +140,7 @@ def train_cnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "detec
     cfg = CNNConfig.load(cfg_file) if cfg_file.exists() else CNNConfig()
     cfg.stage1_threshold = t1
     cfg.save(cfg_file)
-    (out_dir / f"{prefix}_history.json").write_text(json.dumps(hist, indent=1))
+    (out_dir / f"{prefix}.history.json").write_text(json.dumps(hist, indent=1))
     log(f"done in {time.time() - t0:.0f}s; stage-1 threshold {t1:.3f}")
     return hist
 
@@ -392,7 +392,7 @@ def train_rcnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "dete
                     f"chosen by AP@0.3 on the tuning half; the check half is untouched")
     cfg.save(cfg_file)
     hist["seconds"] = time.time() - t0
-    (out_dir / f"{prefix}_history.json").write_text(json.dumps(hist, indent=1))
+    (out_dir / f"{prefix}.history.json").write_text(json.dumps(hist, indent=1))
     log(f"R-CNN done in {hist['seconds']:.0f}s: {hist['svm']}, {hist['box_regression']}")
     return hist
 

@@ -144,15 +144,21 @@ def train_features(model: str = "cnn", profile: str = "quick", out_dir: Path | N
         ae.save(path)
         summary.update(epochs_run=len(history["loss"]), final_train_loss=float(history["loss"][-1]),
                        params=int(ae.count_params()))
+    elif model == "pca":  # the eigenfaces baseline, fitted on the same crops (randomized SVD, seeded)
+        from .pca import PCAFeatures
+
+        pca = PCAFeatures(n_components=150, whiten=True, crop="none", random_state=seed).fit(crops)
+        path = pca.save(out_dir / "features_pca.npz")
+        summary.update(components=150, explained_variance=float(pca.pca_.explained_variance_ratio_.sum()))
     else:
-        raise ValueError(f"model must be cnn or autoencoder, not {model!r}")
+        raise ValueError(f"model must be cnn, autoencoder or pca, not {model!r}")
     summary["train_seconds"] = round(time.time() - t0, 1)
     summary["weights"] = str(path)
     ident = out_dir / f"features_{model}_identities.txt"
     counts = Counter(labels.tolist())
     ident.write_text("".join(f"{n}\t{counts[k]}\n" for k, n in enumerate(names)))
     summary["identities_file"] = str(ident)
-    (out_dir / f"features_{model}_train.json").write_text(json.dumps(summary, indent=2))
+    (out_dir / f"features_{model}.history.json").write_text(json.dumps(summary, indent=2))
     log(json.dumps(summary, indent=2))
     return summary
 
@@ -176,7 +182,7 @@ def combine_features(members, out_dir: Path | None = None, root=None, log=print)
     members = [Path(m) for m in members]
     idents, runs = [], []
     for m in members:
-        ident, run = m.with_name("features_cnn_identities.txt"), m.with_name("features_cnn_train.json")
+        ident, run = m.with_name("features_cnn_identities.txt"), m.with_name("features_cnn.history.json")
         for f in (m, ident, run):
             if not f.exists():
                 raise BadInputError(f, "missing: each member needs the files `facelab train features --model cnn "
@@ -200,6 +206,6 @@ def combine_features(members, out_dir: Path | None = None, root=None, log=print)
                "params": int(model.count_params()), "devtrain_verification_acc": float(acc),
                "devtrain_threshold": float(thr), "train_seconds": round(sum(r.get("train_seconds", 0) for r in runs), 1),
                "weights": _shown(path), "identities_file": _shown(ident), "members": runs}
-    (out_dir / "features_cnn_train.json").write_text(json.dumps(summary, indent=2))
+    (out_dir / "features_cnn.history.json").write_text(json.dumps(summary, indent=2))
     log(f"ensemble of {len(members)}: pairsDevTrain verification accuracy {acc:.4f} (threshold {thr:.3f})")
     return summary

@@ -170,9 +170,9 @@ def build_training_model(backbone, n_classes: int, loss: str = "softmax", scale:
 
 
 def load_embedding_model(path=None):
-    """Load a saved embedding network (default: the shipped ``features_cnn.keras``)."""
-    keras = _keras()
-    _register()
+    """Load a saved embedding network (default: the shipped ``features_cnn.keras``); its custom layers are
+    registered first."""
     from .weights import load_keras
 
+    _register()
     return load_keras(Path(path) if path else SHIPPED, retrain="facelab train features --model cnn")

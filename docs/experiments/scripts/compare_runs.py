@@ -17,7 +17,7 @@ KEYS = ("epochs", "best_epoch", "time_budget_min", "seed", "lr", "optimizer", "w
 
 
 def summary(path) -> dict:
-    from facelab.affect.expression import history_recipe
+    from facelab.affect.training import history_recipe
     from facelab.models.weights import weights_path
 
     with open(weights_path(path, ".history.json")) as f:

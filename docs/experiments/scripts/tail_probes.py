@@ -38,14 +38,14 @@ def _is_shipped(path: str) -> bool:
 
 
 def evaluate(weights, tx, vx, vy, **info):
-    from facelab.affect import expression as E
+    from facelab.affect import expression as E, training as T
     from facelab.models.runtime import dtype_policy
 
     with dtype_policy("float32"):
         net = E.build_expression_cnn(augment=False)
     net.set_weights(weights)
     row = dict(info, before=float((E.predict_proba(net, vx).argmax(1) == vy).mean()))
-    E.recalibrate_batchnorm(net, tx, seed=42)
+    T.recalibrate_batchnorm(net, tx, seed=42)
     row["after"] = float((E.predict_proba(net, vx).argmax(1) == vy).mean())
     row["tta"] = float((E.predict_proba(net, vx, tta=True).argmax(1) == vy).mean())
     print(json.dumps(row), flush=True)
@@ -54,11 +54,11 @@ def evaluate(weights, tx, vx, vy, **info):
 def main(mode, lr, epochs):
     import keras
 
-    from facelab.affect import expression as E
+    from facelab.affect import expression as E, training as T
     from facelab.models.runtime import dtype_policy
     from facelab.models.weights import load_keras
 
-    tx, ty, vx, vy, _ = E.fer_training_data()
+    tx, ty, vx, vy, _ = T.fer_training_data()
     shipped = load_keras("affect_expression_cnn")
     shipped_acc = float((E.predict_proba(shipped, vx).argmax(1) == vy).mean())  # the net the tail starts from
     t0 = time.perf_counter()
@@ -66,10 +66,10 @@ def main(mode, lr, epochs):
         net = E.build_expression_cnn(augment=mode == "swa")  # augmentation layers hold no weights
         net.set_weights(shipped.get_weights())
         if mode == "noaug":
-            hist = E.train_cnn(net, tx, ty, vx, vy, epochs=epochs, lr=lr, verbose=2)
+            hist = T.train_cnn(net, tx, ty, vx, vy, epochs=epochs, lr=lr, verbose=2)
             return evaluate(net.get_weights(), tx, vx, vy, probe="noaug", lr=lr, epochs=epochs, shipped=shipped_acc,
                             train_accuracy=hist["accuracy"], seconds=time.perf_counter() - t0)
-        net.compile(optimizer=E.make_optimizer("adam", lr, E.WEIGHT_DECAY), loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1))
+        net.compile(optimizer=T.make_optimizer("adam", lr, T.WEIGHT_DECAY), loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1))
         y = keras.utils.to_categorical(ty, E.N_CLASSES)
         avg = None
         for k in range(1, epochs + 1):
@@ -88,14 +88,14 @@ def distill(lr, epochs, alpha, teacher_paths):
     import keras
     from keras import layers, ops
 
-    from facelab.affect import expression as E
+    from facelab.affect import expression as E, training as T
     from facelab.config import set_seeds
     from facelab.models.runtime import dtype_policy
     from facelab.models.training import progress_schedule
     from facelab.models.weights import load_keras
 
     set_seeds(42)
-    tx, ty, vx, vy, _ = E.fer_training_data()
+    tx, ty, vx, vy, _ = T.fer_training_data()
     loaded = [load_keras(p) for p in teacher_paths]
     probs = [E.predict_proba(m, vx) for m in loaded]
     mirror = [E.predict_proba(m, vx, tta=True) for m in loaded]
@@ -123,7 +123,7 @@ def distill(lr, epochs, alpha, teacher_paths):
         target = alpha * (y_true * 0.9 + 0.1 / E.N_CLASSES) + (1 - alpha) * t
         return keras.losses.categorical_crossentropy(target, s)
 
-    combo.compile(optimizer=E.make_optimizer("sgd", lr / 10, E.optimizer_settings("sgd")[1]), loss=loss)  # recipe decay
+    combo.compile(optimizer=T.make_optimizer("sgd", lr / 10, T.optimizer_settings("sgd")[1]), loss=loss)  # recipe decay
 
     class Evaluate(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
