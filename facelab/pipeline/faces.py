@@ -5,6 +5,7 @@ crop policy on the whole image. Every CLI command that detects goes through here
 the framing and the numbering of faces (per image, from 1, in the detector's order: best score first)."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from ..errors import BadInputError, FacelabError
 from ..models.inputs import CropPolicy, policy_for
 from ..models.registry import InputSpec
 from ..preprocess import crop_face, list_images, read_image, to_mode
+from .framing import refine_box
 
 
 @dataclass
@@ -64,14 +66,47 @@ def whole_image_policy(spec: InputSpec, policy: str | None = None) -> CropPolicy
     return CropPolicy(base.fraction, base.y_offset, spec.size or base.size)
 
 
+def crop_box(image: np.ndarray, box, spec: InputSpec, detector_name: str | None):
+    """(square to cut, margin) for the face a detector found at ``box``, as ``spec``'s model was trained: the box
+    refined by the detector's refiner where the framing table names one, then that detector's calibrated framing of
+    the model's crop policy (:mod:`.framing`); without a fitted framing, the box grown by the model's margin."""
+    framings, refiners = _framing_tables()
+    refiner = refiners.get(detector_name)
+    if refiner and spec.crop in framings.get(refiner, {}):
+        refined = refine_box(image, box, _detector(refiner))
+        if refined is not None:
+            return framings[refiner][spec.crop].crop_box(refined), 0.0
+    framing = framings.get(detector_name, {}).get(spec.crop)
+    return (framing.crop_box(box), 0.0) if framing is not None else (tuple(box), spec.margin)
+
+
+def model_crop(image: np.ndarray, box, spec: InputSpec, detector_name: str | None) -> np.ndarray:
+    """The input ``spec`` wants from the face a detector found at ``box`` (:func:`crop_box`)."""
+    square, margin = crop_box(image, box, spec, detector_name)
+    return crop_face(to_mode(image, spec.colour), square, spec.size, margin=margin)
+
+
+@functools.cache
+def _framing_tables() -> tuple[dict, dict]:
+    from .framing import load_framings, load_refiners
+
+    return load_framings(), load_refiners()
+
+
+@functools.cache
+def _detector(name: str):
+    from ..detection import get_detector
+
+    return get_detector(name)
+
+
 def faces_in_image(image: np.ndarray, spec: InputSpec, detector=None, policy: str | None = None) -> list[Face]:
     """The faces of one image as ``spec`` wants them: detected (``detector``) or, with no detector, the whole
     image under the crop policy."""
-    shaped = to_mode(image, spec.colour)
     if detector is None:
         box = tuple(float(v) for v in whole_image_policy(spec, policy).box(*image.shape[:2]))
-        return [Face(1, box, None, crop_face(shaped, box, spec.size))]
-    return [Face(k, tuple(float(v) for v in d.box), float(d.score), crop_face(shaped, d.box, spec.size, margin=spec.margin))
+        return [Face(1, box, None, crop_face(to_mode(image, spec.colour), box, spec.size))]
+    return [Face(k, tuple(float(v) for v in d.box), float(d.score), model_crop(image, d.box, spec, detector.name))
             for k, d in enumerate(detector.detect(image), 1)]
 
 

@@ -1,0 +1,111 @@
+"""Verification and open-set identification through the pipeline, measured as a user meets them: whole LFW photos,
+the shipped detector, the calibrated framing, the embedding. The open-set rule (threshold at a false-accept rate,
+logistic confidence) is chosen on View 1's pairsDevTrain people and checked on pairsDevTest; ``facelab train
+openset`` refits the shipped rule (``facelab/weights/<embedder>.openset.json``)."""
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import datetime, timezone
+
+import numpy as np
+
+from ..config import WEIGHTS_DIR
+
+
+def rule_file(embedder: str) -> str:
+    from ..features import EMBEDDERS
+
+    return EMBEDDERS[embedder].weights[0].rsplit(".", 1)[0] + ".openset.json" if EMBEDDERS[embedder].weights \
+        else f"features_{embedder}.openset.json"
+
+
+def central_face_embeddings(analyzer, paths) -> tuple[np.ndarray, np.ndarray]:
+    """The embedding of the face nearest the centre of each photo (an LFW photo's person), through the pipeline;
+    and a mask of the photos where a face was found."""
+    detected = analyzer.detect(paths)
+    kept, found = [], []
+    for result, image, dets in detected:
+        if result.error or not dets:
+            kept.append((result, image, []))
+            found.append(False)
+            continue
+        h, w = image.shape[:2]
+        d = min(dets, key=lambda d: (d.box[0] + d.box[2] / 2 - w / 2) ** 2 + (d.box[1] + d.box[3] / 2 - h / 2) ** 2)
+        kept.append((result, image, [d]))
+        found.append(True)
+    vecs = analyzer.embed(kept)
+    dim = vecs.shape[1] if len(vecs) else analyzer.embedder.n_features_out_
+    out = np.zeros((len(paths), dim), np.float32)
+    out[np.asarray(found, bool)] = vecs
+    return out, np.asarray(found, bool)
+
+
+def pair_scores(vectors: dict, pairs, root=None) -> np.ndarray:
+    """Cosine similarity of each pair from ``vectors`` {path: unit vector or None}; a photo without a face scores
+    -1 (the pipeline cannot call it the same person)."""
+    from ..data import pair_paths
+
+    a, b, _ = pair_paths(pairs, root)
+    out = []
+    for pa, pb in zip(a, b):
+        va, vb = vectors[str(pa)], vectors[str(pb)]
+        out.append(-1.0 if va is None or vb is None else float(np.dot(va, vb)))
+    return np.asarray(out)
+
+
+def pipeline_vectors(analyzer, paths) -> dict:
+    vecs, found = central_face_embeddings(analyzer, list(paths))
+    return {str(p): (v / max(np.linalg.norm(v), 1e-12) if ok else None) for p, v, ok in zip(paths, vecs, found)}
+
+
+def crop_vectors(embedder_name: str, paths) -> dict:
+    """The --crop path: each whole photo under the embedder's crop policy, no detection."""
+    from ..features import EMBEDDERS
+    from ..models.inputs import load_crops, policy_for
+
+    entry = EMBEDDERS[embedder_name]
+    vecs = EMBEDDERS.create(embedder_name, crop="none").transform(load_crops(list(paths), policy_for(entry.inputs.crop)))
+    return {str(p): v / max(np.linalg.norm(v), 1e-12) for p, v in zip(paths, vecs)}
+
+
+def impostor_genuine(vectors: dict, pairs, root=None) -> tuple[np.ndarray, np.ndarray]:
+    """(genuine, impostor) similarities over every two photos of the images in ``pairs``: same person or not. Many
+    more impostor comparisons than the pair list's own (so a false-accept rate of 0.1 % can be measured)."""
+    from ..data import pair_paths
+
+    a, b, _ = pair_paths(pairs, root)
+    photos = sorted({str(p) for p in a + b if vectors[str(p)] is not None})
+    person = [p.rsplit("/", 2)[-2] for p in photos]
+    mat = np.stack([vectors[p] for p in photos])
+    sims = mat @ mat.T
+    i, j = np.triu_indices(len(photos), 1)
+    same = np.array([person[x] == person[y] for x, y in zip(i, j)])
+    return sims[i, j][same], sims[i, j][~same]
+
+
+def fit_rule(genuine, impostor, far: float = 0.01) -> dict:
+    from ..evaluation.openset import fit_confidence, threshold_at_far
+
+    return {"threshold": round(float(threshold_at_far(genuine, impostor, far)), 6), "far": far,
+            **{k: round(float(v), 6) for k, v in fit_confidence(genuine, impostor).items()}}
+
+
+def shipped_rule(embedder: str, detector: str, version: str):
+    """The embedding's open-set rule for photos through ``detector``, bound to the embedding ``version``."""
+    from ..gallery import OpenSetRule
+    from ..models.weights import load_json
+
+    data = load_json(WEIGHTS_DIR / rule_file(embedder), retrain="facelab train openset --replace-shipped")
+    if data.get("version") != version:
+        from ..errors import FacelabError
+
+        raise FacelabError(f"{rule_file(embedder)} was fitted for another version of the {embedder} embedding "
+                           f"({data.get('version')} != {version}): refit it with `facelab train openset`")
+    rule = data["rules"].get(detector) or data["rules"][data["default_detector"]]
+    return OpenSetRule(threshold=rule["threshold"], slope=rule["slope"], intercept=rule["intercept"], far=rule["far"],
+                       model=embedder, version=version)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
