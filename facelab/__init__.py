@@ -11,3 +11,13 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    """``facelab.analyze(path_or_array)``: the application pipeline's one-call entry point, imported on first use
+    (the package root is a facade: importing facelab loads no model code)."""
+    if name in ("analyze", "FaceAnalyzer"):
+        from .pipeline import analyzer
+
+        return getattr(analyzer, name)
+    raise AttributeError(f"module 'facelab' has no attribute {name!r}")

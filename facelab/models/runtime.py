@@ -30,6 +30,10 @@ def compiled_forward(model):
     if fn is None:
         import tensorflow as tf
 
+        # each model is traced once, with a signature of any batch (and spatial) size; TensorFlow's "frequent
+        # retracing" warning counts those first traces of several models as retracing, so it says nothing here
+        tf.get_logger().setLevel("ERROR")
+
         spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
         ref = weakref.ref(model)  # the cached graph must not keep its model (the cache's key) alive
         call = tf.autograph.experimental.do_not_convert(lambda b: ref()(b, training=False))

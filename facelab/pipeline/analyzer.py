@@ -16,7 +16,8 @@ from typing import Iterable
 import numpy as np
 
 from ..errors import BadInputError, FacelabError
-from ..models.weights import file_version, weights_path
+from ..config import WEIGHTS_DIR
+from ..models.weights import file_version
 from ..preprocess import read_image
 
 #: what an analyzer does per face unless told otherwise
@@ -110,7 +111,7 @@ class FaceAnalyzer:
         entry = self.embedder_entry
         if not entry.weights:
             return "builtin"
-        return file_version(weights_path(entry.weights[0]))
+        return file_version(WEIGHTS_DIR / entry.weights[0])
 
     def open_set_rule(self):
         """The embedding's shipped open-set rule (threshold and calibrated confidence from its model card)."""
@@ -203,9 +204,11 @@ class FaceAnalyzer:
             if self.gallery is not None:
                 t0 = time.perf_counter()
                 for f, d in zip(faces, self.gallery.identify(vecs, self.embedder_name, self.model_version)):
-                    f.identity = d.to_dict() if d.name else "unknown"
-                    if d.candidate is not None:
-                        f.candidate = {"name": d.candidate, "similarity": round(float(d.similarity), 5)}
+                    f.identity = ({"name": d.name, "similarity": round(float(d.similarity), 5),
+                                   "confidence": round(float(d.confidence), 5)} if d.name else "unknown")
+                    if d.name is None and d.candidate is not None:  # who came closest, and how sure the refusal is
+                        f.candidate = {"name": d.candidate, "similarity": round(float(d.similarity), 5),
+                                       "confidence_unknown": round(float(d.confidence), 5)}
                 self._timed("identify", t0)
         if faces and "expression" in tasks and self.expression_name:
             model, spec = self._affect_model("expression")
