@@ -24,7 +24,7 @@ except ImportError:  # Windows: no lock; the staging folders are still apart
 
 import nbformat
 
-from ..config import data_home, notebooks_dir, reports_dir
+from ..config import DEFAULT_PROFILE, check_profile, data_home, notebooks_dir, reports_dir
 from ..errors import DatasetNotFoundError, FacelabError
 from ..evaluation.results import STATUS_FILE, read_results, read_run_history, replace_text
 
@@ -228,13 +228,15 @@ def merge_history(status_file: Path, records: list[dict]) -> list[dict]:
     return sorted(merged.values(), key=lambda r: r["notebook"])
 
 
-def run_bench(profile: str = "quick", stages: list[str] | None = None, report: bool = True,
+def run_bench(profile: str = DEFAULT_PROFILE, stages: list[str] | None = None, report: bool = True,
               notebooks: Path | None = None, reports: Path | None = None, progress: bool = True) -> dict:
     """Run the selected notebooks; returns a summary (also written to ``reports/results/_bench.json``)."""
     from tqdm.auto import tqdm
 
-    if profile not in ("quick", "full"):
-        raise FacelabError(f"profile must be 'quick' or 'full', not {profile!r}")
+    try:
+        profile = check_profile(profile)
+    except ValueError as exc:
+        raise FacelabError(str(exc)) from None
     reports = Path(reports) if reports else reports_dir()
     chosen = select(discover_notebooks(notebooks), stages)
     if not chosen:
