@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import shutil
 
 import numpy as np
@@ -193,3 +194,47 @@ def test_packed_pyramid_scores_equal_per_level_scores(cmu):
         alone = _predict(det.stage1, lv[None])[0, :, :, 0]
         assert packed.shape == alone.shape
         np.testing.assert_allclose(packed, alone, atol=1e-4)
+
+
+def test_detect_out_never_loses_or_overwrites_an_annotated_copy(tmp_path, capsys, data_home):
+    """a/face.jpg, b/face.jpg and a/face.png get three files; an earlier file is kept; --out naming a file or an
+    unwritable place is one line before any model runs."""
+    import shutil
+
+    src = data_home / "lfw" / "lfw" / "Colin_Powell" / "Colin_Powell_0001.jpg"
+    for sub, name in (("a", "face.jpg"), ("b", "face.jpg"), ("a", "face.png")):
+        (tmp_path / sub).mkdir(exist_ok=True)
+        shutil.copy(src, tmp_path / sub / name)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "face_faces.png").write_bytes(b"earlier")
+    inputs = [str(tmp_path / "a" / "face.jpg"), str(tmp_path / "b" / "face.jpg"), str(tmp_path / "a" / "face.png")]
+    assert main(["detect", "--model", "haar", "--json", "--out", str(out), *inputs]) == 0
+    written = [e["annotated"] for e in json.loads(capsys.readouterr().out)]
+    assert len(set(written)) == 3 and all(Path(w).is_file() for w in written)
+    assert (out / "face_faces.png").read_bytes() == b"earlier"
+    a_file = tmp_path / "taken.txt"
+    a_file.write_text("x")
+    assert main(["detect", "--out", str(a_file), inputs[0]]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "taken.txt" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["cnn", "haar"])
+def test_a_photo_above_the_working_size_is_shrunk_and_its_boxes_scaled_back(name, data_home, monkeypatch):
+    """Detection memory is bounded by a working size: a photo above it is detected shrunk, boxes in its own pixels."""
+    import cv2
+
+    from facelab.detection import base
+    from facelab.preprocess import read_image
+
+    img = read_image(data_home / "lfw" / "lfw" / "Colin_Powell" / "Colin_Powell_0001.jpg", "bgr")
+    det = get_detector(name)
+    (small,) = [max(det.detect(img), key=lambda d: d.box[2])]
+    big = cv2.resize(img, (1000, 1000), interpolation=cv2.INTER_LINEAR)  # 4x: 1 MP
+    monkeypatch.setattr(base, "DETECT_MAX_PIXELS", 250 * 250)
+    seen = []
+    monkeypatch.setattr(type(det), "_detect", lambda self, im, orig=type(det)._detect: seen.append(im.shape) or orig(self, im))
+    (large,) = [max(det.detect(big), key=lambda d: d.box[2])]
+    assert seen == [(250, 250, 3)]  # the detector saw the working size only
+    assert np.allclose(large.box, np.array(small.box) * 4, atol=4 * 2)

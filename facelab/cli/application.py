@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..detection.registry import DETECTORS
 from ..errors import BadInputError, FacelabError
-from .output import print_json, shown, training_out, warn
+from .output import output_folder, print_json, shown, training_out, warn, write_image_once
 
 
 def _analyzer(args, **kw):
@@ -17,27 +17,6 @@ def _analyzer(args, **kw):
 
 def _largest(result):
     return max(result.faces, key=lambda f: f.box[2] * f.box[3]) if result.faces else None
-
-
-def _unique_path(folder: Path, stem: str) -> Path:
-    """``folder/<stem>_analyzed.png``, numbered when taken: an output never overwrites another."""
-    target = folder / f"{stem}_analyzed.png"
-    k = 2
-    while target.exists():
-        target = folder / f"{stem}_analyzed_{k}.png"
-        k += 1
-    return target
-
-
-def _check_out_dir(out) -> Path:
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise BadInputError(out, "--out names a file; give a folder for the annotated copies")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise BadInputError(out, f"cannot create the --out folder ({exc.strerror})") from None
-    return out
 
 
 def _annotate(image_path: str, result, out: Path) -> str:
@@ -52,17 +31,14 @@ def _annotate(image_path: str, result, out: Path) -> str:
         label = " ".join(t for t in (f"{f.number}", who, f.expression or "", f.valence or "") if t)
         cv2.rectangle(image, (x, y), (x + w, y + h), (0, 200, 0), 2)
         cv2.putText(image, label, (x, max(12, y - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 200, 0), 1, cv2.LINE_AA)
-    target = _unique_path(out, Path(image_path).stem)
-    if not cv2.imwrite(str(target), image):
-        raise BadInputError(target, "could not be written")
-    return str(target)
+    return write_image_once(out, Path(image_path).stem, image, "_analyzed")
 
 
 # ---------------------------------------------------------------- facelab analyze
 def cmd_analyze(args) -> int:
     from ..pipeline.faces import expand_paths
 
-    out = _check_out_dir(args.out) if args.out else None
+    out = output_folder(args.out) if args.out else None
     files = expand_paths(args.paths)
     analyzer = _analyzer(args, gallery=args.gallery)
     results = analyzer.analyze([f for f, err in files if not err])

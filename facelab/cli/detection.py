@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ..detection.registry import DETECTORS
 from ..errors import BadInputError
-from .output import add_training_output, print_json, shown, training_out, warn
+from .output import add_training_output, output_folder, print_json, shown, training_out, warn, write_image_once
 
 MODELS = DETECTORS.names()
 
@@ -56,10 +56,7 @@ def _annotate(img, faces, out_dir: Path, src: Path) -> Path:
         x, y, w, h = (int(round(v)) for v in f["box"])
         cv2.rectangle(im, (x, y), (x + w, y + h), (0, 255, 0), 2)
         cv2.putText(im, f"{f['score']:.2f}", (x, max(10, y - 3)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 255, 0), 1)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / f"{src.stem}_faces.png"
-    cv2.imwrite(str(target), im)
-    return target
+    return write_image_once(out_dir, src.stem, im, "_faces")
 
 
 def cmd_detect(args) -> int:
@@ -67,6 +64,7 @@ def cmd_detect(args) -> int:
     from ..preprocess import read_image
     from ..detection import get_detector
 
+    out = output_folder(args.out) if args.out else None  # an unusable --out is an error before any model runs
     files = expand_paths(args.paths)
     det = get_detector(args.model, min_score=args.min_score)
     results, failed = [], 0
@@ -85,8 +83,14 @@ def cmd_detect(args) -> int:
             continue
         faces = [{"face": k, **d.to_dict()} for k, d in enumerate(det.detect(img), 1)]
         entry.update(width=int(img.shape[1]), height=int(img.shape[0]), faces=faces)
-        if args.out:
-            entry["annotated"] = str(_annotate(img, faces, Path(args.out), Path(f)))
+        if out is not None:
+            try:
+                entry["annotated"] = _annotate(img, faces, out, Path(f))
+            except BadInputError as exc:
+                entry["annotated_error"] = str(exc)
+                failed += 1
+                if not args.json:
+                    warn(str(exc))
         results.append(entry)
         if not args.json:
             print(f"{shown(f)}: {len(faces)} face(s)")

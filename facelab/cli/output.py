@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 
 def shown(path) -> str:
@@ -45,3 +46,36 @@ def training_out(args):
     from ..config import WEIGHTS_DIR
 
     return WEIGHTS_DIR if args.replace_shipped else args.out
+
+
+def output_folder(out) -> Path:
+    """The ``--out`` folder for annotated copies, made if missing; a file or an unusable place is one clear error
+    before any model runs."""
+    from ..errors import BadInputError
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise BadInputError(out, "--out names a file; give a folder for the annotated copies")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInputError(out, f"cannot create the --out folder ({exc.strerror})") from None
+    if not os.access(out, os.W_OK):
+        raise BadInputError(out, "the --out folder is not writable")
+    return out
+
+
+def write_image_once(folder, stem: str, image, suffix: str) -> str:
+    """Write ``image`` as ``folder/<stem><suffix>.png``, numbered (``_2``, ``_3``...) when that name is taken, so an
+    output never overwrites another (``a/face.jpg`` and ``b/face.jpg`` both keep theirs); a failed write is an
+    error naming the file, never reported as written."""
+    import cv2
+
+    from ..errors import BadInputError
+
+    target, k = folder / f"{stem}{suffix}.png", 2
+    while target.exists():
+        target, k = folder / f"{stem}{suffix}_{k}.png", k + 1
+    if not cv2.imwrite(str(target), image) or not target.is_file():
+        raise BadInputError(target, "could not be written")
+    return str(target)

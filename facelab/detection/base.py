@@ -1,6 +1,7 @@
 """The one detector interface every facelab detector and baseline answers."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,11 +43,22 @@ class JsonConfig:
         Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
 
 
+#: the largest image a detector works on, in pixels (``$FACELAB_DETECT_MAX_PIXELS``): larger photos are shrunk to
+#: it first and the boxes scaled back. Why: the CNN scores its whole pyramid in one canvas, and detection memory grew
+#: with the photo (3.7 GB resident for a 12 MP phone photo, a segfault at 48 MP under a 9 GB cap). At 2.5 MP,
+#: `facelab detect` on a 48 MP photo peaks at 1.4 GB resident (docs/benchmarks/detect_memory.py; 2.0 GB at 4 MP),
+#: the smallest face found is about 53 px in a 12 MP photo and 105 px in a 48 MP one, and every photo of the
+#: benchmark sets (all under 1 MP) is untouched.
+DETECT_MAX_PIXELS = int(os.environ.get("FACELAB_DETECT_MAX_PIXELS", 2_500_000))
+
+
 class Detector:
     """``detect(image) -> list[Detection]`` on a uint8 grey (H, W) or BGR (H, W, 3) array.
 
     ``min_score`` is the operating threshold: detections scoring below it are dropped.
     Lower it (e.g. to ``-inf``) to get every candidate for precision-recall curves.
+    Subclasses implement ``_detect``; ``detect`` bounds the working size (:data:`DETECT_MAX_PIXELS`), so memory
+    stays bounded whatever the photo's size.
     """
 
     name = "detector"
@@ -56,7 +68,21 @@ class Detector:
     def __init__(self, min_score: float | None = None):
         self.min_score = self.default_min_score if min_score is None else float(min_score)
 
-    def detect(self, image: np.ndarray) -> list[Detection]:  # pragma: no cover - interface
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        image = np.asarray(image)
+        h, w = image.shape[:2]
+        if h * w <= DETECT_MAX_PIXELS:
+            return self._detect(image)
+        import cv2
+
+        f = (DETECT_MAX_PIXELS / (h * w)) ** 0.5
+        small = cv2.resize(image, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
+        fx, fy = w / small.shape[1], h / small.shape[0]
+        return [Detection((d.box[0] * fx, d.box[1] * fy, d.box[2] * fx, d.box[3] * fy), d.score,
+                          None if d.landmarks is None else np.asarray(d.landmarks, float) * (fx, fy))
+                for d in self._detect(small)]
+
+    def _detect(self, image: np.ndarray) -> list[Detection]:  # pragma: no cover - interface
         raise NotImplementedError
 
     def detect_path(self, path) -> list[Detection]:

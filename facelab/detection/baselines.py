@@ -30,7 +30,7 @@ class HaarDetector(Detector):
         if self._cascade.empty():
             raise FacelabError(f"OpenCV cascade {path} could not be loaded")
 
-    def detect(self, image):
+    def _detect(self, image):
         rects, _, weights = self._cascade.detectMultiScale3(
             as_grey(image), self.scale_factor, self.min_neighbors, minSize=(self.min_size, self.min_size),
             outputRejectLevels=True)
@@ -67,7 +67,7 @@ class SSDDetector(Detector):
         self._net = cv2.dnn.readNetFromTensorflow(str(pb), str(pbtxt))
         self.floor = floor
 
-    def detect(self, image):
+    def _detect(self, image):
         bgr = as_bgr(image)
         H, W = bgr.shape[:2]
         blob = cv2.dnn.blobFromImage(bgr, 1.0, (300, 300), (104.0, 177.0, 123.0), swapRB=False, crop=False)
@@ -99,7 +99,7 @@ class MTCNNDetector(Detector):
         self._m = MTCNN()
         self.min_face_size, self.floor = min_face_size, floor
 
-    def detect(self, image):
+    def _detect(self, image):
         rgb = cv2.cvtColor(as_bgr(image), cv2.COLOR_BGR2RGB)
         out = self._m.detect_faces(rgb, min_face_size=self.min_face_size,
                                    threshold_onet=max(min(self.min_score, 0.8), self.floor))
@@ -131,7 +131,7 @@ class DeepFaceDetector(Detector):
         self.backend = backend
         self.name = f"deepface-{backend}"
 
-    def detect(self, image):
+    def _detect(self, image):
         bgr = as_bgr(image)
         H, W = bgr.shape[:2]
         faces = self._df.extract_faces(bgr, detector_backend=self.backend, enforce_detection=False, align=False)

@@ -234,7 +234,7 @@ class CNNDetector(Detector):
             boxes, scores = boxes[k2], scores[k2]
         return np.concatenate([boxes, scores[:, None]], 1)
 
-    def detect(self, image: np.ndarray) -> list[Detection]:
+    def _detect(self, image: np.ndarray) -> list[Detection]:
         win = self.windows(image)
         if self.raw_windows:
             return [Detection(tuple(w[:4]), float(w[4])) for w in win]

@@ -132,7 +132,7 @@ class RCNNDetector(Detector):
             deltas.append(np.asarray(d).reshape(-1, 4))
         return np.concatenate(scores), np.concatenate(deltas)
 
-    def detect(self, image) -> list[Detection]:
+    def _detect(self, image) -> list[Detection]:
         grey = as_grey(image)
         props = self.proposals(image)
         scores, deltas = self.score_regions(grey, props)
