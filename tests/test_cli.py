@@ -52,3 +52,24 @@ def test_help_lists_commands():
     assert res.returncode == 0
     for word in ("data", "bench", "report", "train", "eval", "FACELAB_DATA"):
         assert word in res.stdout
+
+
+def test_a_file_name_that_is_not_utf8_is_printed_and_the_files_after_it_still_run(tmp_path, data_home):
+    """With a UTF-8 stdout, a name holding the byte 0xff used to raise UnicodeEncodeError and stop the run."""
+    import os
+    import shutil
+
+    src = data_home / "lfw" / "lfw" / "Colin_Powell" / "Colin_Powell_0001.jpg"
+    odd = os.path.join(os.fsencode(tmp_path), b"caf\xff.jpg")
+    shutil.copy(src, odd)
+    good = tmp_path / "after.jpg"
+    shutil.copy(src, good)
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    for extra in ([], ["--json"]):
+        run = subprocess.run([sys.executable, "-m", "facelab.cli", "detect", "--model", "haar", *extra, os.fsdecode(odd),
+                              str(good)], capture_output=True, env=env, timeout=300)
+        out = run.stdout.decode("utf-8")
+        assert run.returncode == 0, run.stderr.decode("utf-8", "replace")
+        if extra:
+            out = "\n".join(item["image"] for item in json.loads(out))
+        assert "caf\\xff.jpg" in out and "after.jpg" in out  # the odd byte shown as an escape, the next file run
