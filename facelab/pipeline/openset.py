@@ -154,12 +154,62 @@ def fit_openset(embedder: str = "cnn", detector: str | None = None, far: float =
     }
 
 
-def write_openset(record: dict, out_dir) -> "Path":  # noqa: F821
+CARD_START, CARD_END = "<!-- openset:start -->", "<!-- openset:end -->"
+
+
+def card_block(record: dict) -> str:
+    """The model card's open-set section, from the fitted record (no number typed by hand)."""
+    det = record["default_detector"]
+    rule, view1 = record["rules"][det], record["view1"]
+    val, test, strict = rule["validation"], rule["test_pairsDevTest"], rule["test_pairsDevTest_far_0.1%"]
+    return "\n".join([
+        CARD_START,
+        "## Open-set threshold and confidence (`facelab identify`, `facelab verify`, the gallery)",
+        "",
+        f"Through the pipeline (whole photos, the `{det}` detector, the calibrated framing), fitted "
+        f"{record['fitted'][:10]} into `{rule_file(record['model'])}` by `{record['retrain']}`:",
+        "",
+        f"- **Threshold {rule['threshold']:.4f}** (cosine similarity), chosen at a false-accept rate of "
+        f"{rule['far']:.1%} on {rule['chosen_on']}: TAR {val['tar']:.3f} there (the embedding trained on these people).",
+        f"- **Checked on pairsDevTest's photos** (people the embedding never saw; {test['genuine']} genuine, "
+        f"{test['impostor']} impostor comparisons): FAR {test['far']:.4f}, TAR {test['tar']:.3f}. At the 0.1 % "
+        f"threshold ({rule['threshold_far_0.1%']:.4f}): FAR {strict['far']:.4f}, TAR {strict['tar']:.3f}.",
+        f"- **Confidence**: P(same | similarity) = 1 / (1 + exp(-({rule['slope']:.3f} x similarity "
+        f"{rule['intercept']:+.3f}))), a logistic fit on the same validation comparisons with equal priors.",
+        f"- **View 1 verification** (threshold from pairsDevTrain, accuracy on pairsDevTest): through the pipeline "
+        f"{view1['pipeline']['accuracy']:.3f} (AUC {view1['pipeline']['auc']:.3f}); the `--crop` path "
+        f"{view1['crop']['accuracy']:.3f} (AUC {view1['crop']['auc']:.3f}). {record['photos_without_face']} of "
+        f"{record['photos']} photos had no detected face (their pairs score -1).",
+        CARD_END, ""])
+
+
+def update_card(record: dict, card) -> None:
+    """Replace (or append) the open-set section of the embedding's model card."""
     from pathlib import Path
 
     from ..evaluation.results import replace_text
 
+    text = Path(card).read_text(encoding="utf-8")
+    block = card_block(record)
+    if CARD_START in text and CARD_END in text:
+        head, rest = text.split(CARD_START, 1)
+        text = head + block + rest.split(CARD_END, 1)[1].lstrip("\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    replace_text(card, text)
+
+
+def write_openset(record: dict, out_dir) -> "Path":  # noqa: F821
+    """The rule file in ``out_dir``, and the open-set section of the model card beside it when there is one."""
+    from pathlib import Path
+
+    from ..evaluation.results import replace_text
+    from ..features import EMBEDDERS
+
     out = Path(out_dir) / rule_file(record["model"])
     out.parent.mkdir(parents=True, exist_ok=True)
     replace_text(out, json.dumps(record, indent=2, default=float) + "\n")
+    card = Path(out_dir) / (EMBEDDERS[record["model"]].card or "")
+    if card.is_file():
+        update_card(record, card)
     return out
