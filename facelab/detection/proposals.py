@@ -15,6 +15,20 @@ from .base import as_bgr
 from .nms import nms
 
 
+def _seed_c_rand(seed: int = 1) -> None:
+    """Reset C's ``rand()``: OpenCV's selective search ranks its regions with it, so without this an image's
+    proposals (and the R-CNN's boxes) depended on every selective search run before it in the process (the same
+    photo gave other boxes as the second image of a batch than as the first). Seed 1 is ``rand()``'s own start, so
+    each image now gets the proposals a fresh process gives it. Written by hand because OpenCV exposes no seed for
+    it (``cv2.setRNGSeed`` seeds its own generator, which selective search does not use)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).srand(seed)
+    except (OSError, AttributeError):  # no C library to reach (not on Linux or macOS): proposals stay unseeded
+        pass
+
+
 def selective_search(image: np.ndarray, max_side: int = 300, mode: str = "fast", squares: bool = True,
                      min_size: float = 16.0, max_aspect: float = 2.0, dedupe_iou: float = 0.9,
                      max_boxes: int | None = 2000) -> np.ndarray:
@@ -24,6 +38,7 @@ def selective_search(image: np.ndarray, max_side: int = 300, mode: str = "fast",
     s = min(1.0, max_side / max(H, W))
     small = cv2.resize(bgr, (max(1, round(W * s)), max(1, round(H * s))), interpolation=cv2.INTER_AREA) if s < 1 else bgr
     ss = cv2.ximgproc.segmentation.createSelectiveSearchSegmentation()
+    _seed_c_rand()
     ss.setBaseImage(small)
     (ss.switchToSelectiveSearchFast if mode == "fast" else ss.switchToSelectiveSearchQuality)()
     r = ss.process().astype(float).reshape(-1, 4)
