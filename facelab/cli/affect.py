@@ -67,16 +67,24 @@ def _top(scores: dict) -> str:
 
 
 # ---------------------------------------------------------------- facelab expression / emotion
-def _cmd_expression(args) -> int:
-    from ..data import FER_LABELS
+def _frame_model_inputs(args, registry, target: str):
+    """(faces per input, the frame model, every face's crop), or, for a sequence model, its one result (exit code)."""
     from ..pipeline.faces import stacked_crops
 
-    entry = EXPRESSION_MODELS[args.model]
+    entry = registry[args.model]
     items = _faces(args, entry)
     if entry.extra.get("sequence"):
-        return _sequence_result(args, items, "expression", entry.factory(weights=args.weights))
-    model = entry.factory(weights=args.weights, tta=args.tta)
-    crops = stacked_crops(items, entry.inputs)
+        return _sequence_result(args, items, target, entry.factory(weights=args.weights))
+    return items, entry.factory(weights=args.weights, tta=args.tta), stacked_crops(items, entry.inputs)
+
+
+def _cmd_expression(args) -> int:
+    from ..data import FER_LABELS
+
+    ready = _frame_model_inputs(args, EXPRESSION_MODELS, "expression")
+    if isinstance(ready, int):
+        return ready
+    items, model, crops = ready
     proba = model.predict_proba(crops) if len(crops) else None
 
     def face(k):
@@ -88,14 +96,11 @@ def _cmd_expression(args) -> int:
 
 def _cmd_emotion(args) -> int:
     from ..affect.mapping import AROUSAL_LABELS, VALENCE_LABELS
-    from ..pipeline.faces import stacked_crops
 
-    entry = EMOTION_MODELS[args.model]
-    items = _faces(args, entry)
-    if entry.extra.get("sequence"):
-        return _sequence_result(args, items, "emotion", entry.factory(weights=args.weights))
-    model = entry.factory(weights=args.weights, tta=args.tta)
-    crops = stacked_crops(items, entry.inputs)
+    ready = _frame_model_inputs(args, EMOTION_MODELS, "emotion")
+    if isinstance(ready, int):
+        return ready
+    items, model, crops = ready
     pv, pa = model.predict_affect(crops) if len(crops) else (None, None)
 
     def face(k):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..detection.registry import DETECTORS
 from ..errors import BadInputError, FacelabError
-from .output import output_folder, print_json, shown, training_out, warn, write_image_once
+from .output import add_training_output, output_folder, print_json, shown, training_out, warn, write_image_once
 
 
 def _analyzer(args, **kw):
@@ -339,9 +339,7 @@ def register(commands, train, evaluate) -> None:
     p.set_defaults(func=cmd_gallery_import)
 
     def outputs(p, what):
-        group = p.add_mutually_exclusive_group()
-        group.add_argument("--out", help=f"where to write {what} (default runs/)")
-        group.add_argument("--replace-shipped", action="store_true", help="write into facelab/weights/ (the shipped file)")
+        add_training_output(p, what, profile=False)
         p.add_argument("--json", action="store_true", help="print JSON")
 
     p = train.add_parser("framing", help="fit each detector's box-to-crop framing on LFW training-identity photos")

@@ -26,14 +26,15 @@ def warn(message: str) -> None:
     print(f"facelab: error: {text}", file=sys.stderr)
 
 
-def add_training_output(parser, what: str) -> None:
-    """The options every `facelab train` command shares: one profile default, and shipped weights replaced only
-    when asked in so many words."""
+def add_training_output(parser, what: str, profile: bool = True) -> None:
+    """The options every `facelab train` command shares: one profile default (``profile=False`` for the
+    calibrations, which have none), and shipped weights replaced only when asked in so many words."""
     from ..config import DEFAULT_PROFILE, PROFILES
 
-    parser.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE,
-                        help=f"quick: the workflow on a subset in minutes; full: the recipe of the shipped weights "
-                             f"(default {DEFAULT_PROFILE})")
+    if profile:
+        parser.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE,
+                            help=f"quick: the workflow on a subset in minutes; full: the recipe of the shipped weights "
+                                 f"(default {DEFAULT_PROFILE})")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--out", help=f"where to write {what} (default: runs/<model>_<profile>/)")
     group.add_argument("--replace-shipped", action="store_true",
