@@ -28,8 +28,10 @@ test: install
 report: install
 	$(BIN)/facelab report
 
+# JupyterLab on notebooks/: prints its URL, opens no browser, PORT=8888 by default; as root it needs --allow-root
+PORT ?= 8888
 lab: install
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ --no-browser --port $(PORT) $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 clean:
 	rm -rf reports/executed reports/results reports/index.html reports/.staging

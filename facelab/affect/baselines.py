@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,18 @@ import numpy as np
 from ..errors import FacelabError
 from ..models.runtime import predict_batches
 
-DEEPFACE_UNAVAILABLE = ("deepface's emotion model downloads its weights (facial_expression_model_weights.h5) from "
-                        "GitHub on first use; this machine has no internet except PyPI, so it cannot be loaded")
+def deepface_emotion_unavailable() -> str | None:
+    """Why deepface's emotion model cannot run here, as found now; None when it can (its weights file is present).
+    deepface fetches the file on first use, and facelab never downloads at run time, so only a file already in
+    deepface's home counts."""
+    if importlib.util.find_spec("deepface") is None:
+        return "the deepface package is not installed"
+    home = Path(os.environ.get("DEEPFACE_HOME") or Path.home()) / ".deepface" / "weights"
+    weights = home / "facial_expression_model_weights.h5"
+    if weights.is_file():
+        return None
+    return (f"deepface's emotion model needs {weights.name}, which is not in {home} (deepface downloads it on first "
+            "use; facelab never downloads at run time)")
 
 
 def fer_model_path() -> Path:
