@@ -31,3 +31,17 @@ def test_every_stored_notebook_comes_from_a_source(regenerated):
 def test_notebook_regenerates_unchanged(notebook, regenerated):
     assert (regenerated / notebook).read_text() == (ROOT / "notebooks" / notebook).read_text(), \
         f"notebooks/{notebook} differs from what its tools/nb_*.py source makes: run the source and commit both"
+
+
+#: notebooks that draw figures (the quickstart prints tables only)
+DRAWING = ["01_data", "02_detection", "03_features", "04_recognition", "05_expression", "06_emotion"]
+
+
+@pytest.mark.parametrize("stem", DRAWING)
+def test_executed_notebooks_carry_their_figures(stem, bench_run):
+    """Figures display inline (no Agg backend in the notebooks): the executed quick-profile copy holds them."""
+    import nbformat
+
+    nb = nbformat.read(bench_run["reports"] / "executed" / f"{stem}.ipynb", as_version=4)
+    images = sum("image/png" in out.get("data", {}) for cell in nb.cells for out in cell.get("outputs", []))
+    assert images >= 1, f"executed {stem} shows no figure"

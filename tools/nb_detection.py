@@ -39,8 +39,6 @@ code("""
 import json, time, tempfile
 from pathlib import Path
 import numpy as np
-import matplotlib
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from IPython.display import display, Markdown
 

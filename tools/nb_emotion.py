@@ -32,8 +32,6 @@ demo_epochs = None  # (None: 3 quick, 20 full)
 seq_n = None        # evaluation sequences per nuisance level (None: 100 quick, 500 full)""", metadata={"tags": ["parameters"]}),
 code("""import json, time, inspect
 import numpy as np
-import matplotlib
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from facelab.config import set_seeds
 from facelab.evaluation import ResultsWriter, throughput

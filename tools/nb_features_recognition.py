@@ -49,8 +49,6 @@ results_dir = None
 import json, tempfile, time
 from pathlib import Path
 
-import matplotlib
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -297,8 +295,6 @@ results_dir = None
 """, tags=["parameters"]),
     code("""
 import time
-import matplotlib
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
