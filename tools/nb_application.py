@@ -48,8 +48,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
-import matplotlib
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from IPython.display import display, Markdown
 
