@@ -120,3 +120,34 @@ def test_analyze_cli_json_and_annotated_copies_never_overwrite(data_home, tmp_pa
     not_a_folder.write_text("x")
     assert main(["analyze", photo, "--out", str(not_a_folder)]) == 2
     assert "file.txt" in capsys.readouterr().err
+
+
+@pytest.mark.unit
+def test_the_open_set_threshold_rises_with_the_gallery_so_false_accepts_stay_per_probe(tmp_path):
+    from facelab.gallery import OpenSetRule, open_gallery
+
+    table = ((1e-2, 0.40), (1e-3, 0.50), (1e-4, 0.60), (1e-5, 0.70))
+    rule = OpenSetRule(threshold=0.40, slope=10.0, intercept=-4.0, far=0.01, far_table=table)
+    assert rule.for_comparisons(1) is rule
+    assert rule.for_comparisons(10).threshold == pytest.approx(0.50, abs=0.005)  # 1 - 0.99^(1/10) ~ 1.0e-3
+    assert rule.for_comparisons(100).threshold == pytest.approx(0.60, abs=0.005)
+    thresholds = [rule.for_comparisons(n).threshold for n in (2, 30, 300, 3000, 10 ** 6)]
+    assert thresholds == sorted(thresholds) and thresholds[-1] == 0.70  # past the table: its strictest row
+    assert OpenSetRule(0.4, 10.0, -4.0, far=0.01).for_comparisons(500).threshold == 0.4  # no table: as it is
+    # in a gallery: a probe at similarity 0.55 to one of 100 enrolled people is accepted with one person enrolled
+    rng = np.random.default_rng(0)
+    target = rng.normal(size=64)
+    target /= np.linalg.norm(target)
+    noise = rng.normal(size=64)
+    noise -= noise.dot(target) * target
+    probe = 0.55 * target + np.sqrt(1 - 0.55 ** 2) * noise / np.linalg.norm(noise)
+    with open_gallery(tmp_path / "one.db", rule=rule) as small:
+        small.enroll("Ada", target[None], "m", "v1", ["a" * 64])
+        assert small.identify(probe, "m", "v1")[0].name == "Ada"
+    with open_gallery(tmp_path / "many.db", rule=rule) as big:
+        big.enroll("Ada", target[None], "m", "v1", ["a" * 64])
+        others = rng.normal(size=(99, 64))
+        for k, v in enumerate(others):
+            big.enroll(f"p{k}", v[None], "m", "v1", [f"{k:064x}"])
+        (decision,) = big.identify(probe, "m", "v1")
+        assert decision.name is None and decision.candidate == "Ada"  # the threshold for 100 comparisons is 0.60

@@ -309,6 +309,7 @@ class Gallery(ABC):
         if snapshot.model is None:
             return [Decision(None, None, None, 1.0) for _ in range(len(probes))]
         check_compatible(snapshot.model, model, version, probes.shape[1], "identify")
+        rule = rule.for_comparisons(len(snapshot.matrix))  # keep the false-accept rate per probe, not per comparison
         probes = probes / np.linalg.norm(probes, axis=1, keepdims=True)  # a new array: never scale the caller's
         decisions = []
         for start in range(0, len(probes), _PROBE_CHUNK):

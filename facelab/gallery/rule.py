@@ -27,6 +27,9 @@ class OpenSetRule:
     far: float | None = None
     model: str | None = None
     version: str | None = None
+    #: ((per-comparison false-accept rate, threshold), ...) measured on the validation split, so that
+    #: identification can keep ``far`` per *probe* whatever the gallery's size (:meth:`for_comparisons`)
+    far_table: tuple = ()
 
     def __post_init__(self):
         for field in ("threshold", "slope", "intercept"):
@@ -37,6 +40,32 @@ class OpenSetRule:
             raise GalleryError(f"open-set rule: threshold {self.threshold} is not a cosine similarity in [-1, 1]")
         if self.slope <= 0:
             raise GalleryError(f"open-set rule: slope {self.slope} must be > 0 (confidence must grow with similarity)")
+
+    def for_comparisons(self, n: int) -> "OpenSetRule":
+        """The rule for a probe compared with ``n`` gallery embeddings and accepted on its best match.
+
+        A stranger passes if any of the ``n`` comparisons does, so the per-probe false-accept rate is
+        1 - (1 - f)^n for a per-comparison rate f: at ``threshold`` (chosen for one comparison at ``far``) a
+        gallery of 96 people let 71 % of strangers through in notebook 07. With a ``far_table`` the threshold
+        becomes the one whose per-comparison rate keeps ``far`` per probe: f = 1 - (1 - far)^(1/n), read off the
+        table (log-linear between its rows; below its smallest measured rate, the strictest threshold it has).
+        Without a table, or for one comparison, the rule is returned as it is."""
+        if not self.far_table or not self.far or n <= 1:
+            return self
+        target = 1.0 - (1.0 - self.far) ** (1.0 / n)
+        rows = sorted((float(f), float(t)) for f, t in self.far_table)  # rising rate, falling threshold
+        if target <= rows[0][0]:
+            threshold = rows[0][1]
+        elif target >= rows[-1][0]:
+            threshold = rows[-1][1]
+        else:
+            for (f0, t0), (f1, t1) in zip(rows, rows[1:]):
+                if f0 <= target <= f1:
+                    w = (math.log(target) - math.log(f0)) / (math.log(f1) - math.log(f0))
+                    threshold = t0 + w * (t1 - t0)
+                    break
+        return OpenSetRule(threshold=max(self.threshold, threshold), slope=self.slope, intercept=self.intercept,
+                           far=self.far, model=self.model, version=self.version, far_table=self.far_table)
 
     def same_probability(self, similarity: float) -> float:
         """Calibrated P(same person | similarity)."""
@@ -59,7 +88,7 @@ class OpenSetRule:
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
             raise GalleryError(f"open-set rule: unknown keys {sorted(unknown)}")
-        return cls(**data)
+        return cls(**{**data, "far_table": tuple(tuple(row) for row in data.get("far_table", ()))})
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,10 @@ def impostor_genuine(vectors: dict, pairs, root=None) -> tuple[np.ndarray, np.nd
     return sims[i, j][same], sims[i, j][~same]
 
 
+#: the per-comparison false-accept rates a rule's table holds thresholds for
+PAIR_FARS = (1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 3e-6, 1e-6)
+
+
 def fit_rule(genuine, impostor, far: float = 0.01) -> dict:
     from ..evaluation.openset import fit_confidence, threshold_at_far
 
@@ -106,7 +110,8 @@ def shipped_rule(embedder: str, detector: str, version: str):
                            f"({data.get('version')} != {version}): refit it with `facelab train openset`")
     rule = data["rules"].get(detector) or data["rules"][data["default_detector"]]
     return OpenSetRule(threshold=rule["threshold"], slope=rule["slope"], intercept=rule["intercept"], far=rule["far"],
-                       model=embedder, version=version)
+                       model=embedder, version=version,
+                       far_table=tuple((float(f), float(t)) for f, t in rule.get("far_table", ())))
 
 
 def _now() -> str:
@@ -134,6 +139,9 @@ def fit_openset(embedder: str = "cnn", detector: str | None = None, far: float =
     g_te, i_te = impostor_genuine(through, test, root)
     rule = fit_rule(g_tr, i_tr, far)
     strict = float(threshold_at_far(g_tr, i_tr, far / 10))
+    # per-comparison rates down to a millionth, so identification keeps `far` per probe in large galleries
+    table = [(f, round(float(threshold_at_far(g_tr, i_tr, f)), 6)) for f in PAIR_FARS if f * len(i_tr) >= 1]
+    rule["far_table"] = table
     view1 = {name: evaluate_view1(pair_scores(v, train, root), [p.same for p in train],
                                   pair_scores(v, test, root), [p.same for p in test])
              for name, v in (("pipeline", through), ("crop", cropped))}
@@ -148,6 +156,8 @@ def fit_openset(embedder: str = "cnn", detector: str | None = None, far: float =
                              "validation": accept_rates(g_tr, i_tr, rule["threshold"]),
                              "test_pairsDevTest": accept_rates(g_te, i_te, rule["threshold"]),
                              "threshold_far_0.1%": round(strict, 6),
+                             "far_table_on_pairsDevTest": [
+                                 {"far_chosen": f, **accept_rates(g_te, i_te, t)} for f, t in table],
                              "test_pairsDevTest_far_0.1%": accept_rates(g_te, i_te, strict)}},
         "view1": {name: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()} for name, r in view1.items()},
         "photos_without_face": int(sum(v is None for v in through.values())), "photos": len(paths),
@@ -174,6 +184,11 @@ def card_block(record: dict) -> str:
         f"- **Checked on pairsDevTest's photos** (people the embedding never saw; {test['genuine']} genuine, "
         f"{test['impostor']} impostor comparisons): FAR {test['far']:.4f}, TAR {test['tar']:.3f}. At the 0.1 % "
         f"threshold ({rule['threshold_far_0.1%']:.4f}): FAR {strict['far']:.4f}, TAR {strict['tar']:.3f}.",
+        f"- **Identification in a gallery** compares a probe with every enrolled embedding, so the threshold "
+        f"rises with the gallery's size to keep {rule['far']:.1%} false accepts *per probe*: the rule carries "
+        f"thresholds for per-comparison rates from {rule['far_table'][0][0]:g} ({rule['far_table'][0][1]:.3f}) to "
+        f"{rule['far_table'][-1][0]:g} ({rule['far_table'][-1][1]:.3f}), measured on the same validation comparisons "
+        f"(`OpenSetRule.for_comparisons`).",
         f"- **Confidence**: P(same | similarity) = 1 / (1 + exp(-({rule['slope']:.3f} x similarity "
         f"{rule['intercept']:+.3f}))), a logistic fit on the same validation comparisons with equal priors.",
         f"- **View 1 verification** (threshold from pairsDevTrain, accuracy on pairsDevTest): through the pipeline "
