@@ -34,7 +34,7 @@ def test_notebook_regenerates_unchanged(notebook, regenerated):
 
 
 #: notebooks that draw figures (the quickstart prints tables only)
-DRAWING = ["01_data", "02_detection", "03_features", "04_recognition", "05_expression", "06_emotion"]
+DRAWING = ["01_data", "02_detection", "03_features", "04_recognition", "05_expression", "06_emotion", "07_application"]
 
 
 @pytest.mark.parametrize("stem", DRAWING)
