@@ -1,12 +1,8 @@
 """CNN face embedding: a compact conv net trained to tell identities apart; its L2-normalised penultimate layer is the feature.
 
-Architecture (64x64 grey in, ~0.55 M parameters, ~47 M multiply-adds per face):
-per-image standardisation → conv16 → pool → 2x conv32 → pool → 2x conv64 → pool
-→ 2x conv128 → pool → flatten → dropout → dense 128 → batch norm ("pre_embedding")
-→ unit normalisation ("embedding"). Training puts a head on the pre-embedding:
-plain softmax (dense + cross-entropy) or a margin loss, CosFace (Wang et al. 2018,
-``s * (cos θ - m)`` for the true class) or ArcFace (Deng et al. 2019, ``s * cos(θ + m)``).
-Only the embedding network is saved (``.keras``); the head is thrown away.
+The network, its custom layers and the margin heads (CosFace, ArcFace) are in :mod:`facelab.models.embedding_net`,
+below this stage, because the end-to-end CNN identifier starts from the same body. This module trains it and wraps
+it as a scikit-learn transformer. Only the embedding network is saved (``.keras``); the head is thrown away.
 
 The shipped ``features_cnn.keras`` joins two such nets (widths 16 and 20, trained on the same
 identities) with :func:`combine_embeddings`: 256-d, ~1.34 M parameters; see its model card.
