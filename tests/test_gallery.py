@@ -1,20 +1,31 @@
 """The face gallery (facelab.gallery) and the open-set rule functions (facelab.evaluation.openset).
 
 Random and hand-built vectors only: no embedding model, no data set. The behaviour tests take
-the `gallery_factory` fixture, parametrized over backends (today SQLite; the PostgreSQL backend
-adds its name to GALLERY_BACKENDS and a branch in `_location`); the tests of SQLite files
-(corrupt files, bytes gone after removal) are marked as such below.
+the `gallery_factory` fixture, parametrized over the backends in GALLERY_BACKENDS, so each runs on
+SQLite and on PostgreSQL; the tests of SQLite files (corrupt files, bytes gone after removal) and
+of the PostgreSQL server (unreachable server, not a gallery, migration, bytes gone after VACUUM
+FULL) are marked as such below.
+
+PostgreSQL: the session fixture `postgres_server` starts a throwaway server with pgvector (the
+`pgserver` package of the dev extras: PostgreSQL 16 + pgvector 0.6 in a wheel) in a temporary
+folder, listening on a unix socket only, and deletes it at the end; each test's galleries are
+databases of their own. Without pgserver or psycopg, or when the server will not start, the
+PostgreSQL tests skip and say why.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
+import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +34,10 @@ import pytest
 from facelab.errors import BadInputError, FacelabError
 from facelab.evaluation.openset import (accept_rates, apply_confidence, fit_confidence, tar_at_far,
                                         threshold_at_far)
-from facelab.gallery import (BackendUnavailableError, DuplicateEnrolmentError, EmbeddingError, GalleryError,
-                             GalleryFileError, ModelMismatchError, NoRuleError, OpenSetRule, PersonExistsError,
-                             SQLiteGallery, UnknownPersonError, image_sha256, open_gallery)
+from facelab.gallery import (BackendUnavailableError, DuplicateEnrolmentError, EmbeddingError, GalleryConnectionError,
+                             GalleryError, GalleryFileError, ModelMismatchError, NoRuleError, OpenSetRule,
+                             PersonExistsError, PostgresGallery, SQLiteGallery, UnknownPersonError, image_sha256,
+                             open_gallery)
 from facelab.gallery.sqlite import APPLICATION_ID, SCHEMA_VERSION
 
 pytestmark = pytest.mark.unit
@@ -34,29 +46,115 @@ ROOT = Path(__file__).resolve().parents[1]
 DIM = 256
 MODEL, VERSION = "cnn", "sha256:0f1e2d"
 RULE = OpenSetRule(threshold=0.6, slope=12.0, intercept=-6.0, far=0.001)
-GALLERY_BACKENDS = ["sqlite"]
+GALLERY_BACKENDS = ["sqlite", "postgresql"]
 
 
-def _location(backend: str, folder: Path, name: str) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{folder / (name + '.db')}"
-    raise AssertionError(f"no test location for backend {backend}")
+class PostgresServer:
+    """The throwaway server: ``url(database)`` of a database on it, ``database(key)`` a fresh one per test gallery."""
+
+    def __init__(self, server, folder: Path, psycopg):
+        self.server, self.folder, self.psycopg = server, folder, psycopg
+        self.socket_dir = server.get_postmaster_info().socket_dir
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@/{database}?host={self.socket_dir}"
+
+    def execute(self, sql: str, params=None, database: str = "postgres"):
+        with self.psycopg.connect(self.url(database), autocommit=True) as connection:
+            cursor = connection.execute(sql, params)
+            return cursor.fetchall() if cursor.description else None
+
+    def database(self, key: str) -> str:
+        """The name of an empty database for ``key`` (created on first use)."""
+        name = "g_" + hashlib.sha256(key.encode()).hexdigest()[:24]
+        if not self.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)):
+            self.execute(f"CREATE DATABASE {name}")
+        return name
+
+    def drop(self, name: str) -> None:
+        self.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(f"{type(error).__name__}: {error}".split())[:300]
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL 16 + pgvector server of the `pgserver` package, in a temporary folder, on a unix socket.
+
+    As root, pgserver runs the server as its own system user `pgserver` (created with useradd on
+    first use), since PostgreSQL refuses to run as root. fsync is off: the server is thrown away,
+    and the tests kill client processes, never the server.
+    """
+    try:
+        import psycopg
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR is not set
+            import pgserver
+    except ImportError as error:
+        pytest.skip(f"PostgreSQL tests need the dev extras (pip install -e '.[dev]'): {_one_line(error)}")
+    folder = Path(tempfile.mkdtemp(prefix="facelab-pg-"))
+    started = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            server = pgserver.get_server(folder, cleanup_mode="delete")
+        handle = PostgresServer(server, folder, psycopg)
+        handle.execute("ALTER SYSTEM SET fsync = off")
+        handle.execute("SELECT pg_reload_conf()")
+        handle.execute("CREATE EXTENSION IF NOT EXISTS vector")  # pgvector is there and loads
+    except Exception as error:  # noqa: BLE001: whatever stops the server, the tests say it and skip
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.skip(f"no PostgreSQL + pgvector server could be started here: {_one_line(error)}")
+    handle.start_s = time.perf_counter() - started
+    yield handle
+    server.cleanup()
+
+
+class GalleryFactory:
+    """``make(name="gallery", rule=RULE)`` opens (creating) a gallery of this backend; ``make.backend`` names it;
+    ``make.location(name)`` is its location, for child processes."""
+
+    def __init__(self, backend: str, folder: Path, postgres: PostgresServer | None):
+        self.backend, self.folder, self.postgres = backend, folder, postgres
+        self.opened, self.databases = [], set()
+
+    def location(self, name: str = "gallery") -> str:
+        if self.backend == "sqlite":
+            return f"sqlite:///{self.folder / (name + '.db')}"
+        if self.backend == "postgresql":
+            database = self.postgres.database(f"{self.folder}/{name}")
+            self.databases.add(database)
+            return self.postgres.url(database)
+        raise AssertionError(f"no test location for backend {self.backend}")
+
+    def __call__(self, name: str = "gallery", rule: OpenSetRule | None = RULE):
+        gallery = open_gallery(self.location(name), rule)
+        self.opened.append(gallery)
+        return gallery
+
+    def close(self) -> None:
+        for gallery in self.opened:
+            gallery.close()
+        for database in self.databases:
+            self.postgres.drop(database)
 
 
 @pytest.fixture(params=GALLERY_BACKENDS)
 def gallery_factory(request, tmp_path):
-    """``make(name="gallery", rule=RULE)`` opens (creating) a gallery of this backend; ``make.backend`` names it."""
-    opened = []
-
-    def make(name: str = "gallery", rule: OpenSetRule | None = RULE):
-        gallery = open_gallery(_location(request.param, tmp_path, name), rule)
-        opened.append(gallery)
-        return gallery
-
-    make.backend = request.param
+    postgres = request.getfixturevalue("postgres_server") if request.param == "postgresql" else None
+    make = GalleryFactory(request.param, tmp_path, postgres)
     yield make
-    for gallery in opened:
-        gallery.close()
+    make.close()
+
+
+@pytest.fixture
+def postgres_database(postgres_server, tmp_path):
+    """(server, the URL of a fresh empty database), dropped after the test."""
+    name = postgres_server.database(str(tmp_path))
+    yield postgres_server, postgres_server.url(name)
+    postgres_server.drop(name)
 
 
 def unit(rng, n: int, dim: int = DIM) -> np.ndarray:
@@ -433,12 +531,11 @@ def test_bad_export_files_are_clear_errors(gallery_factory, tmp_path, text, mess
 
 # --- processes: interrupted and concurrent writes ----------------------------------------------
 _INTERRUPTED_ENROLMENT = textwrap.dedent("""
-    import sys, time, hashlib
+    import importlib, sys, time, hashlib
     import numpy as np
-    import facelab.gallery.sqlite as backend
     from facelab.gallery import open_gallery
 
-    location, rows = sys.argv[1], int(sys.argv[2])
+    location, rows, backend = sys.argv[1], int(sys.argv[2]), importlib.import_module(sys.argv[3])
     write_rows = backend._embedding_rows
 
     def stall_halfway(person_id, batch, now):  # half the rows are written inside the transaction, then we wait
@@ -455,20 +552,37 @@ _INTERRUPTED_ENROLMENT = textwrap.dedent("""
 """)
 
 
+def _copy_in_progress(postgres: PostgresServer, database: str) -> int:
+    """Rows the server has taken so far from a COPY into ``database`` that is still running (0: none seen)."""
+    rows = postgres.execute("SELECT tuples_processed FROM pg_stat_progress_copy WHERE datname = %s "
+                            "AND relid = 'embeddings'::regclass", (database,), database=database)
+    return rows[0][0] if rows else 0
+
+
 def test_enrolment_killed_mid_write_leaves_the_gallery_as_it_was(gallery_factory, tmp_path):
+    """SQLite: half of 20,000 rows sit uncommitted in the WAL file; PostgreSQL: the server has taken half of them
+    inside the transaction (which also dropped the HNSW index to rebuild it after the rows), when the enrolling
+    process is killed. Either way the gallery is as it was, index included, and takes writes again."""
     gallery = gallery_factory()
     rng = np.random.default_rng(18)
     enrol_people(gallery, rng, ["Ada", "Bob"])
     before = contents(gallery, tmp_path)
     wal = Path(f"{gallery.path}-wal") if gallery_factory.backend == "sqlite" else None
     wal_before = wal.stat().st_size if wal and wal.exists() else 0
-    child = subprocess.Popen([sys.executable, "-c", _INTERRUPTED_ENROLMENT, gallery.location, "20000"],
+    module = type(gallery).__module__
+    child = subprocess.Popen([sys.executable, "-c", _INTERRUPTED_ENROLMENT, gallery.location, "20000", module],
                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = child.stdout.readline()
         assert line.strip() == "mid-write", child.stderr.read() if child.poll() is not None else line
         if wal:  # 10,000 rows of 1 KiB overflow the page cache: they are in the WAL file, uncommitted
             assert wal.stat().st_size > wal_before + 5_000_000
+        if gallery_factory.backend == "postgresql":  # the rows written before the stall reached the server
+            database = gallery.location.split("/")[3].split("?")[0]
+            deadline = time.monotonic() + 30
+            while _copy_in_progress(gallery_factory.postgres, database) < 9_000 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert _copy_in_progress(gallery_factory.postgres, database) >= 9_000
         child.send_signal(signal.SIGKILL)
     finally:
         child.kill()
@@ -482,6 +596,10 @@ def test_enrolment_killed_mid_write_leaves_the_gallery_as_it_was(gallery_factory
     assert [p.name for p in reopened.people()] == ["Ada", "Bob"]
     reopened.enroll("Cy", unit(rng, 1), MODEL, VERSION, hashes("cy", 1))  # and it takes writes again
     assert len(reopened) == 3
+    if gallery_factory.backend == "postgresql":  # the dropped index came back with the rollback
+        assert gallery_factory.postgres.execute("SELECT indexdef FROM pg_indexes WHERE indexname = "
+                                                "'embeddings_vector_hnsw'", database=database)[0][0].endswith(
+            "USING hnsw (vector vector_cosine_ops)")
 
 
 _CONCURRENT_ENROLMENT = textwrap.dedent("""
@@ -505,7 +623,7 @@ _CONCURRENT_ENROLMENT = textwrap.dedent("""
 @pytest.mark.parametrize("created_by", ["parent", "children"])
 def test_two_processes_enrolling_at_once_both_land(gallery_factory, tmp_path, created_by):
     """Both processes' enrolments land, also when they race to create the gallery file itself."""
-    location = _location(gallery_factory.backend, tmp_path, "gallery")
+    location = gallery_factory.location("gallery")
     gallery = gallery_factory() if created_by == "parent" else None
     children = [subprocess.Popen([sys.executable, "-c", _CONCURRENT_ENROLMENT, location, prefix], cwd=ROOT,
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -532,11 +650,6 @@ def test_open_gallery_locations(tmp_path, monkeypatch):
         assert relative_url.path == tmp_path / "url.db" and url.path == tmp_path / "abs.db"
         with open_gallery(url.location) as again:  # location round-trips
             assert again.path == url.path
-    with pytest.raises(BackendUnavailableError, match="PostgreSQL.*not available yet") as raised:
-        open_gallery("postgresql://face:s3cret@db.example/faces")
-    assert "s3cret" not in str(raised.value)
-    with pytest.raises(BackendUnavailableError, match="not available yet"):
-        open_gallery("postgresql+psycopg://db/faces")
     with pytest.raises(BackendUnavailableError, match="unknown backend"):
         open_gallery("mongodb://db/faces")
     with pytest.raises(BackendUnavailableError, match="three slashes"):
@@ -548,6 +661,207 @@ def test_image_sha256(tmp_path):
     path = tmp_path / "face.png"
     path.write_bytes(b"\x89PNG not really")
     assert image_sha256(path) == hashlib.sha256(b"\x89PNG not really").hexdigest()
+
+
+# --- the PostgreSQL server -------------------------------------------------------------------
+@pytest.mark.parametrize("url", [
+    "postgresql://face:s3cret@127.0.0.1:1/faces",  # a loopback port where no server listens
+    "postgres://face@127.0.0.1:1/faces?password=s3cret&sslmode=disable",
+    "postgresql+psycopg://face:s3cret@/faces?host=/nonexistent/socket/dir",
+], ids=["refused-port", "password-in-query", "no-socket"])
+def test_an_unreachable_server_is_one_line_without_the_password(url):
+    with pytest.raises(GalleryConnectionError, match="cannot connect to the PostgreSQL server") as raised:
+        open_gallery(url)
+    message = str(raised.value)
+    assert "s3cret" not in message and "\n" not in message and message.startswith("postgresql://face@")
+    assert isinstance(raised.value, GalleryError) and isinstance(raised.value, FacelabError)
+
+
+def test_the_cli_prints_an_unreachable_server_as_one_line(capsys):
+    from facelab.cli import main
+
+    assert main(["gallery", "list", "--db", "postgresql://face:s3cret@127.0.0.1:1/faces"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "cannot connect" in err and "s3cret" not in err
+    assert "Traceback" not in err
+
+
+def test_postgres_location_drops_the_password(postgres_database):
+    server, url = postgres_database
+    with_password = url.replace("postgres@", "postgres:s3cret@")  # trust login: the password is not checked
+    with open_gallery(with_password) as gallery, open_gallery(gallery.location) as again:  # round-trips
+        assert isinstance(gallery, PostgresGallery) and gallery.location == url and "s3cret" not in repr(gallery)
+        assert again.location == url
+
+
+def test_a_missing_database_is_one_line(postgres_server):
+    with pytest.raises(GalleryConnectionError, match='database "no_such_gallery" does not exist') as raised:
+        open_gallery(postgres_server.url("no_such_gallery"))
+    assert "\n" not in str(raised.value)
+
+
+def test_postgres_schema(postgres_server, tmp_path):
+    """Tables, the vector(dim) column, the HNSW index; pgvector enabled by the gallery in a database without it."""
+    database = postgres_server.database(str(tmp_path))
+    postgres_server.drop(database)
+    postgres_server.execute(f"CREATE DATABASE {database} TEMPLATE template0")
+    try:
+        assert not postgres_server.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'", database=database)
+        with open_gallery(postgres_server.url(database)) as gallery:
+            gallery.enroll("Ada", np.ones((1, DIM)), MODEL, VERSION, hashes("ada", 1))
+
+        def query(sql):
+            return postgres_server.execute(sql, database=database)
+
+        assert query("SELECT application, schema_version, generation FROM facelab_gallery") == [
+            ("facelab-gallery", 1, 1)]
+        columns = {table: [name for (name,) in query(f"SELECT column_name FROM information_schema.columns WHERE "
+                                                     f"table_name = '{table}' ORDER BY ordinal_position")]
+                   for table in ("people", "embeddings")}
+        assert columns == {"people": ["id", "name", "created", "updated"],
+                           "embeddings": ["id", "person_id", "vector", "dim", "model_name", "model_version",
+                                          "image_sha256", "created"]}
+        assert query("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
+                     "'embeddings'::regclass AND attname = 'vector'") == [(f"vector({DIM})",)]
+        assert query("SELECT indexdef FROM pg_indexes WHERE indexname = 'embeddings_vector_hnsw'")[0][0].endswith(
+            "USING hnsw (vector vector_cosine_ops)")
+        assert query("SELECT extversion >= '0.5' FROM pg_extension WHERE extname = 'vector'") == [(True,)]
+    finally:
+        postgres_server.drop(database)
+
+
+def _other_application(server, url):
+    server.execute("CREATE TABLE people (id serial, note text)", database=url.split("/")[3].split("?")[0])
+
+
+def _newer_gallery(server, url):
+    PostgresGallery(url).close()
+    server.execute("UPDATE facelab_gallery SET schema_version = 2", database=url.split("/")[3].split("?")[0])
+
+
+@pytest.mark.parametrize("damage, message", [
+    (_other_application, "a PostgreSQL database but not a facelab gallery .*people"),
+    (_newer_gallery, "schema version 2 is newer"),
+], ids=["other-application", "newer-schema"])
+def test_a_database_that_is_not_a_gallery_is_one_line_and_left_untouched(postgres_database, damage, message):
+    server, url = postgres_database
+    database = url.split("/")[3].split("?")[0]
+    damage(server, url)
+
+    def tables():
+        return server.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+                              database=database)
+
+    before = tables()
+    with pytest.raises(GalleryFileError, match=message) as raised:
+        open_gallery(url)
+    assert str(raised.value).startswith(url) and "\n" not in str(raised.value)
+    assert isinstance(raised.value, BadInputError)
+    assert tables() == before
+
+
+def test_migration_from_sqlite_to_postgres_and_back(tmp_path, postgres_database):
+    """SQLite -> export file -> PostgreSQL: the same people, vectors to the bit, timestamps, and decisions."""
+    _, url = postgres_database
+    rng = np.random.default_rng(27)
+    with SQLiteGallery(tmp_path / "old.db", RULE) as old:
+        enrolled = enrol_people(old, rng, [f"person{i:03d}" for i in range(60)] + ["Émile"], per_person=4)
+        old.export_to(tmp_path / "gallery.json")
+        with open_gallery(url, RULE) as new:
+            results = new.import_from(tmp_path / "gallery.json")
+            assert len(results) == 61 and all(r.created and r.total == 4 for r in results)
+            assert contents(new, tmp_path) == contents(old, tmp_path)
+            assert new.people() == old.people() and new.held_model() == old.held_model()
+            probes = np.concatenate([np.stack([at_cosine(enrolled[f"person{i:03d}"][i % 4], 0.7, rng)
+                                               for i in range(0, 60, 3)]), unit(rng, 20)])
+            assert new.identify(probes, MODEL, VERSION) == old.identify(probes, MODEL, VERSION)
+            new.export_to(tmp_path / "back.json")
+    with SQLiteGallery(tmp_path / "back.db", RULE) as back:  # and back again
+        back.import_from(tmp_path / "back.json")
+        with SQLiteGallery(tmp_path / "old.db") as old:
+            assert contents(back, tmp_path) == contents(old, tmp_path)
+
+
+def test_exact_search_is_the_sqlite_decisions_and_hnsw_finds_the_same(tmp_path, postgres_database):
+    _, url = postgres_database
+    rng = np.random.default_rng(28)
+    with SQLiteGallery(tmp_path / "g.db", RULE) as lite, open_gallery(url, RULE) as pg:
+        for i in range(150):
+            vectors, image_hashes = unit(rng, 4), hashes(f"p{i}", 4)
+            lite.enroll(f"p{i:03d}", vectors, MODEL, VERSION, image_hashes)
+            pg.enroll(f"p{i:03d}", vectors, MODEL, VERSION, image_hashes)
+        matrix, owners, names = lite.snapshot().matrix, lite.snapshot().owners, lite.snapshot().names
+        targets = rng.choice(len(matrix), 50, replace=False)
+        probes = np.concatenate([np.stack([at_cosine(matrix[t], 0.75, rng) for t in targets]), unit(rng, 50)])
+        exact = pg.identify(probes, MODEL, VERSION)
+        assert exact == lite.identify(probes, MODEL, VERSION)
+        assert [d.name for d in exact[:50]] == [names[owners[t]] for t in targets]
+        assert all(d.unknown for d in exact[50:])
+        approximate = pg.search_hnsw(probes[:50], 3, MODEL, VERSION)
+        assert [a[0].name for a in approximate] == [d.candidate for d in exact[:50]]
+        assert [a[0].similarity for a in approximate] == pytest.approx([d.similarity for d in exact[:50]], abs=1e-5)
+        assert all(len(a) == 3 and a[0].similarity >= a[1].similarity >= a[2].similarity for a in approximate)
+        with pytest.raises(ModelMismatchError):
+            pg.search_hnsw(probes[0], 1, MODEL, "sha256:other")
+        with pytest.raises(EmbeddingError, match="dimension 128"):
+            pg.search_hnsw(unit(rng, 1, 128), 1)
+        with pytest.raises(GalleryError, match="k=0"):
+            pg.search_hnsw(probes[0], 0)
+
+
+def test_search_hnsw_on_an_empty_gallery(postgres_database):
+    with open_gallery(postgres_database[1]) as gallery:
+        assert gallery.search_hnsw(unit(np.random.default_rng(29), 2), 5) == [[], []]
+
+
+def test_a_large_enrolment_rebuilds_the_index_in_its_transaction(postgres_database, monkeypatch):
+    """REBUILD_INDEX_AT rows and more (and more than held): the HNSW index is dropped and built after the rows."""
+    import facelab.gallery.postgres as backend
+
+    monkeypatch.setattr(backend, "REBUILD_INDEX_AT", 2_000)
+    server, url = postgres_database
+    rng = np.random.default_rng(30)
+    many = unit(rng, 3_000)
+    builds = []
+    build = backend.PostgresGallery._build_index
+    monkeypatch.setattr(backend.PostgresGallery, "_build_index", lambda self, cursor: (builds.append(1),
+                                                                                       build(self, cursor)))
+    with open_gallery(url, RULE) as gallery:
+        gallery.enroll("Ada", unit(rng, 2), MODEL, VERSION, hashes("ada", 2))
+        assert len(builds) == 1  # the first embeddings typed the column and built the (empty) index
+        gallery.enroll("Crowd", many, MODEL, VERSION, hashes("crowd", len(many)))
+        assert len(builds) == 2
+        database = url.split("/")[3].split("?")[0]
+        assert server.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'embeddings_vector_hnsw'",
+                              database=database) == [(1,)]
+        found = gallery.search_hnsw(many[[5, 500, 2_999]], 1, ef_search=100)
+        assert [(f[0].name, round(f[0].similarity, 5)) for f in found] == [("Crowd", 1.0)] * 3
+
+
+def test_postgres_removal_leaves_no_trace_in_the_table_and_index_files(postgres_database):
+    """VACUUM FULL rewrites people, embeddings and their indexes (the HNSW graph too) without the removed rows.
+
+    The write-ahead log still holds them until the server recycles its segments: that is not checked here.
+    """
+    server, url = postgres_database
+    database = url.split("/")[3].split("?")[0]
+    rng = np.random.default_rng(31)
+    gallery = open_gallery(url)
+    enrolled = enrol_people(gallery, rng, ["Zanzibar Quux", "Bob"], per_person=4)
+    traces = [vector.astype("<f4").tobytes()[:64] for vector in enrolled["Zanzibar Quux"]]
+    traces += [h.encode() for h in hashes("Zanzibar Quux", 4)] + [b"Zanzibar Quux"]
+    oid = server.execute("SELECT oid FROM pg_database WHERE datname = %s", (database,))[0][0]
+
+    def files_bytes():
+        server.execute("CHECKPOINT")  # shared buffers written to the files
+        return b"".join(p.read_bytes() for p in (server.folder / "base" / str(oid)).iterdir() if p.is_file())
+
+    assert all(trace in files_bytes() for trace in traces)  # the search finds them while enrolled
+    gallery.remove("Zanzibar Quux")
+    assert [trace for trace in traces if trace in files_bytes()] == []
+    assert enrolled["Bob"][0].astype("<f4").tobytes()[:64] in files_bytes()  # Bob is still there
+    assert [p.name for p in gallery.people()] == ["Bob"]
+    gallery.close()
 
 
 # --- the SQLite file --------------------------------------------------------------------------

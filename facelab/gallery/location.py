@@ -1,20 +1,22 @@
-"""From a location string to a gallery backend: a path or ``sqlite:///path`` today, ``postgresql://`` next."""
+"""From a location string to a gallery backend: a path or ``sqlite:///path``, or ``postgresql://`` (pgvector)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from .base import Gallery
 from .errors import BackendUnavailableError
+from .postgres import PostgresGallery
 from .rule import OpenSetRule
 from .sqlite import SQLiteGallery
 
-#: URL scheme -> backend class; the PostgreSQL + pgvector backend registers "postgresql" here
-BACKENDS: dict[str, type[Gallery]] = {"sqlite": SQLiteGallery}
-_PLANNED = {"postgresql": "PostgreSQL (+ pgvector)", "postgres": "PostgreSQL (+ pgvector)"}
+#: URL scheme -> backend class (PostgreSQL's client, psycopg, is imported only when a postgresql:// gallery opens)
+BACKENDS: dict[str, type[Gallery]] = {"sqlite": SQLiteGallery, "postgresql": PostgresGallery,
+                                      "postgres": PostgresGallery}
 
 
 def open_gallery(location, rule: OpenSetRule | None = None, **options) -> Gallery:
-    """Open (creating if needed) the gallery at ``location``: a file path, or ``sqlite:///relative/or//absolute/path``.
+    """Open (creating if needed) the gallery at ``location``: a file path, ``sqlite:///relative/or//absolute/path``,
+    or ``postgresql://user@host:port/database`` (the tables are created in an empty database).
 
     ``sqlite:///faces.db`` is ./faces.db and ``sqlite:////srv/faces.db`` is /srv/faces.db (SQLAlchemy's convention).
     """
@@ -30,8 +32,5 @@ def open_gallery(location, rule: OpenSetRule | None = None, **options) -> Galler
             return SQLiteGallery(rest[1:], rule, **options)
         return BACKENDS[scheme](location, rule, **options)
     # the URL may carry a password: name only the scheme
-    if scheme in _PLANNED:
-        raise BackendUnavailableError(f"{scheme}:// gallery: the {_PLANNED[scheme]} backend is not available yet; use a "
-                                      "SQLite file (a path or sqlite:///path)")
     raise BackendUnavailableError(f"{scheme}:// gallery: unknown backend; facelab reads {sorted(BACKENDS)} "
-                                  "(a path or sqlite:///path)")
+                                  "(a path, sqlite:///path or postgresql://user@host/database)")
