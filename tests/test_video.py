@@ -193,6 +193,12 @@ def test_a_truncated_video_yields_the_frames_it_had(data_home, tmp_path):
     cut.write_bytes(data[: len(data) // 2])
     frames = [f.index for f in read_frames(cut)]
     assert 5 <= len(frames) < 30 and frames == sorted(frames)
+    # zeros over a stretch in the middle (damaged frames): the frames around it still come, in order
+    damaged = bytearray(data)
+    damaged[len(data) // 3: len(data) // 3 + 40000] = bytes(40000)
+    (tmp_path / "damaged.avi").write_bytes(bytes(damaged))
+    frames = [f.index for f in read_frames(tmp_path / "damaged.avi")]
+    assert 20 <= len(frames) <= 30 and frames == sorted(frames) and frames[-1] >= 25
 
 
 def test_an_unreadable_video_is_one_clear_error(tmp_path):
@@ -218,8 +224,8 @@ def test_the_video_command_prints_one_line_for_an_unreadable_file(tmp_path, caps
     register(parser.add_subparsers(dest="command"), None, None)
     not_video = tmp_path / "notes.avi"
     not_video.write_text("x" * 1000)
-    args = parser.parse_args(["video", str(not_video), "--every", "2", "--json"])
-    assert args.func is cmd_analyze_video and args.every == 2 and args.gallery is None
+    args = parser.parse_args(["video", str(not_video), "--every", "3", "--json"])
+    assert args.func is cmd_analyze_video and args.every == 3 and args.gallery is None
     with pytest.raises(BadInputError, match="notes.avi"):
         cmd_analyze_video(args)
     # through the entry point (once the lead lists the "video" group): one line on stderr, exit 2
