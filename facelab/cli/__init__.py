@@ -17,7 +17,7 @@ from ..errors import FacelabError  # noqa: E402
 from .output import warn  # noqa: E402
 
 #: the command groups, in the order `facelab --help` lists them
-COMMAND_GROUPS = ["data", "bench", "detection", "features", "affect", "application"]
+COMMAND_GROUPS = ["data", "bench", "detection", "features", "affect", "application", "video"]
 
 EPILOG = """\
 Data home: $FACELAB_DATA, else ../shared/datasets beside the checkout, else ./datasets
