@@ -18,6 +18,8 @@ import numpy as np
 from .errors import BadInputError, FacelabError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".pgm", ".ppm", ".pbm", ".bmp", ".tif", ".tiff", ".webp"}
+#: what a folder walk takes for a video (anything else a user names is tried with OpenCV's VideoCapture anyway)
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 
 
 def _env_limit(name: str, default: int) -> int:
@@ -317,13 +319,13 @@ def sharpness(image: np.ndarray) -> float:
     return float(np.abs(cv2.Laplacian(np.asarray(image, np.float32), cv2.CV_32F)).mean())
 
 
-def list_images(paths: Sequence, recursive: bool = True) -> list[Path]:
-    """Expand files and folders into a sorted list of image files (folders by suffix)."""
+def list_images(paths: Sequence, recursive: bool = True, suffixes=IMAGE_SUFFIXES) -> list[Path]:
+    """Expand files and folders into a sorted list of image files (folders by suffix: ``suffixes``)."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
             it = p.rglob("*") if recursive else p.glob("*")
-            out.extend(sorted(q for q in it if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES))
+            out.extend(sorted(q for q in it if q.is_file() and q.suffix.lower() in suffixes))
         else:
             out.append(p)
     return out

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..detection.registry import DETECTORS
 from ..errors import BadInputError, FacelabError
+from .video import _positive
 from .output import add_training_output, output_folder, print_json, shown, training_out, warn, write_image_once
 
 
@@ -19,66 +20,102 @@ def _largest(result):
     return max(result.faces, key=lambda f: f.box[2] * f.box[3]) if result.faces else None
 
 
-def _annotate(image_path: str, result, out: Path) -> str:
+def _annotate(image_path: str, row: dict, out: Path) -> str:
     import cv2
 
     from ..preprocess import read_image, to_mode
 
     image = to_mode(read_image(image_path, "bgr"), "bgr").copy()
-    for f in result.faces:
-        x, y, w, h = (int(round(v)) for v in f.box)
-        who = f.identity["name"] if isinstance(f.identity, dict) else (f.identity or "")
-        label = " ".join(t for t in (f"{f.number}", who, f.expression or "", f.valence or "") if t)
+    for f in row["faces"]:
+        x, y, w, h = (int(round(v)) for v in f["box"])
+        who = f.get("identity")
+        who = who["name"] if isinstance(who, dict) else (who or "")
+        label = " ".join(t for t in (f"{f['face']}", who, f.get("expression") or "", f.get("valence") or "") if t)
         cv2.rectangle(image, (x, y), (x + w, y + h), (0, 200, 0), 2)
         cv2.putText(image, label, (x, max(12, y - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 200, 0), 1, cv2.LINE_AA)
     return write_image_once(out, Path(image_path).stem, image, "_analyzed")
 
 
 # ---------------------------------------------------------------- facelab analyze
+def _print_row(row: dict) -> None:
+    if "error" in row:
+        warn(row["error"])
+        return
+    if "video" in row:
+        print(f"{row['video']}: {row['frames_read']} frame(s), {len(row['tracks'])} track(s)"
+              + (f" -> {row['annotated_video']}" if row.get("annotated_video") else ""))
+        for t in row["tracks"]:
+            who = t.get("identity")
+            who = who["name"] if isinstance(who, dict) else (who or "")
+            bits = [b for b in (who, t.get("expression"), t.get("valence") and f"valence {t['valence']}") if b]
+            print(f"  track {t['track']}: frames {t['first_frame']}-{t['last_frame']}" + (": " + ", ".join(bits) if bits else ""))
+        return
+    print(f"{row['image']}: {len(row['faces'])} face(s)" + (f" -> {row['annotated']}" if "annotated" in row else ""))
+    for f in row["faces"]:
+        who = f.get("identity")
+        who = f"{who['name']} ({who['similarity']:.2f}, confidence {who['confidence']:.2f})" if isinstance(who, dict) \
+            else (who or "")
+        bits = [b for b in (who, f.get("expression"), f.get("valence") and f"valence {f['valence']}",
+                            f.get("arousal") and f"arousal {f['arousal']}") if b]
+        print(f"  face {f['face']} at {f['box']}: " + ", ".join(bits))
+    if "annotated_error" in row:
+        warn(row["annotated_error"])
+
+
 def cmd_analyze(args) -> int:
-    from ..pipeline.faces import expand_paths
+    from tqdm import tqdm
+
+    from ..pipeline import batch
 
     out = output_folder(args.out) if args.out else None
-    files = expand_paths(args.paths)
-    analyzer = _analyzer(args, gallery=args.gallery)
-    results = analyzer.analyze([f for f, err in files if not err])
-    by_path = iter(results)
-    rows, failed = [], 0
+    files = batch.collection(args.paths)
+    todo = [f for f, err in files if not err]
+    options = batch.BatchOptions(detector=args.detector, gallery=args.gallery, video_every=args.every,
+                                 video_out=str(out) if out is not None else None)
+    done = batch.read_done(Path(args.jsonl)) if args.jsonl else {}
+    rows: dict[str, dict] = {f: dict(done[f]) for f in todo if f in done}
+    pending = [f for f in todo if f not in rows]
+    if rows:
+        warn(f"{args.jsonl}: {len(rows)} file(s) already analysed there, skipped ({len(pending)} to go)")
+    writer = batch.RowWriter(Path(args.jsonl)) if args.jsonl else None
+    report = batch.BatchReport({}, {}, resumed=len(rows))
+    client = batch.connect(args.dask) if args.dask else None
+    try:
+        stream = batch.run_batch(pending, options, client=client, report=report)
+        for _, row in tqdm(stream, total=len(pending), desc="analyze", unit="file", disable=None, leave=False):
+            if writer is not None:
+                writer.write(row)
+            rows[row.get("image", row.get("video"))] = row
+    finally:
+        if writer is not None:
+            writer.close()
+        if client is not None:
+            client.close()
+            if client.cluster is not None:
+                client.cluster.close()
+    ordered, failed = [], 0
     for f, err in files:
-        if err:
-            rows.append({"image": shown(f), "error": err})
+        row = {"image": f, "error": err} if err else dict(rows[f])
+        key = "video" if "video" in row else "image"
+        row[key] = shown(row[key])
+        if "error" in row:
             failed += 1
-            continue
-        r = next(by_path)
-        row = r.to_dict()
-        row["image"] = shown(r.image)
-        if r.error:
-            failed += 1
-        elif out is not None:
+        elif out is not None and key == "image":
             try:
-                row["annotated"] = _annotate(r.image, r, out)
+                row["annotated"] = _annotate(f, row, out)
             except BadInputError as exc:
                 row["annotated_error"] = str(exc)
                 failed += 1
-        rows.append(row)
+        ordered.append(row)
     if args.json:
-        print_json({"images": rows, "seconds_per_stage": {k: round(v, 4) for k, v in analyzer.timings.items()},
-                    "detector": analyzer.detector.name, "gallery": str(args.gallery) if args.gallery else None})
+        print_json({"images": [r for r in ordered if "video" not in r], "videos": [r for r in ordered if "video" in r],
+                    "seconds_per_stage": report.seconds_per_stage, "detector": args.detector or DETECTORS.default,
+                    "gallery": str(args.gallery) if args.gallery else None,
+                    "dask": {"scheduler": args.dask, "workers": report.workers} if args.dask else None,
+                    "resumed_from_jsonl": report.resumed})
         return 1 if failed else 0
-    for row in rows:
-        if "error" in row:
-            warn(row["error"])
-            continue
-        print(f"{row['image']}: {len(row['faces'])} face(s)" + (f" -> {row['annotated']}" if "annotated" in row else ""))
-        for f in row["faces"]:
-            who = f.get("identity")
-            who = f"{who['name']} ({who['similarity']:.2f}, confidence {who['confidence']:.2f})" if isinstance(who, dict) \
-                else (who or "")
-            bits = [b for b in (who, f.get("expression"), f.get("valence") and f"valence {f['valence']}",
-                                f.get("arousal") and f"arousal {f['arousal']}") if b]
-            print(f"  face {f['face']} at {f['box']}: " + ", ".join(bits))
-        if "annotated_error" in row:
-            warn(row["annotated_error"])
+    for row in ordered:
+        _print_row(row)
     return 1 if failed else 0
 
 
@@ -271,11 +308,23 @@ def register(commands, train, evaluate) -> None:
                                         "and give per face: box, detection score, identity against --gallery (or "
                                         "'unknown' below the embedding's open-set threshold), expression with scores, "
                                         "valence and arousal. A bad file is reported by name; the others go on (exit 1).")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
-    p.add_argument("--gallery", metavar="DB", help="a face gallery (SQLite file, or sqlite:///path) to identify against")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="photos, videos, or folders of them")
+    p.add_argument("--gallery", metavar="DB", help="a face gallery (SQLite file, sqlite:///path, or postgresql://...) "
+                                                  "to identify against")
     detector_option(p)
-    p.add_argument("--out", metavar="DIR", help="write annotated copies here (never overwriting a file)")
-    p.add_argument("--json", action="store_true", help="print JSON: per image {image, faces: [...]}, and stage times")
+    p.add_argument("--out", metavar="DIR", help="write annotated copies here (never overwriting a file); a video's "
+                                                "annotated copy and its tracks JSON too")
+    p.add_argument("--every", type=_positive, default=2, metavar="K",
+                   help="videos: detect on every K-th frame (default 2; see `facelab video --help`)")
+    p.add_argument("--jsonl", metavar="FILE", help="append each file's JSON row to FILE as it is finished (a killed "
+                                                  "run keeps them; rerun with the same FILE to skip the files done)")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="run on a Dask cluster: a scheduler address (tcp://host:8786), or local / local:N for N "
+                        "worker processes here; one model load per worker, the same JSON as without --dask "
+                        "(the gallery and the files must be reachable from the workers)")
+    p.add_argument("--json", action="store_true",
+                   help="print JSON: {images: [{image, width, height, faces: [...]}], videos: [{video, tracks: "
+                        "[...]}], seconds_per_stage, dask}")
     p.set_defaults(func=cmd_analyze)
 
     p = commands.add_parser("verify", help="are the largest faces of two photos the same person?",

@@ -42,17 +42,18 @@ class ImageFaces:
     error: str | None = None
 
 
-def expand_paths(paths) -> list[tuple[str, str | None]]:
-    """(file, None) for every image file named or inside a named folder, or (path, error) for a folder without
-    images; any other file is kept as it is, so that reading it says what is wrong with it."""
+def expand_paths(paths, suffixes=None) -> list[tuple[str, str | None]]:
+    """(file, None) for every image file (or file with one of ``suffixes``) named or inside a named folder, or
+    (path, error) for a folder without any; any other file is kept as it is, so that reading it says what is
+    wrong with it."""
     out = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            files = list_images([p])
+            files = list_images([p], suffixes=suffixes) if suffixes else list_images([p])
             out.extend((str(f), None) for f in files)
             if not files:
-                out.append((str(p), f"{p}: folder holds no image files"))
+                out.append((str(p), f"{p}: folder holds no {'image or video' if suffixes else 'image'} files"))
         else:
             out.append((str(p), None))
     if not out:
