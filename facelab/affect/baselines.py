@@ -6,8 +6,9 @@
   output the 7 FER2013 classes in the official order.
 * ``MajorityClass``: always the most frequent training class.
 * per-frame averaging over a sequence: :func:`facelab.affect.sequences.average_per_frame`.
-* deepface's emotion model: NOT available here (its weights are downloaded on
-  first use from GitHub releases and this machine has no internet beyond PyPI).
+* deepface's emotion model: runs only where its weights file is already in
+  deepface's home (deepface downloads it on first use; facelab never downloads at
+  run time): :func:`deepface_emotion_unavailable` says what it found, at run time.
 """
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import platform
 import tempfile
 import time
@@ -27,6 +28,36 @@ _PACKAGES = ("facelab", "numpy", "tensorflow", "keras", "opencv-contrib-python-h
              "deepface", "mtcnn", "papermill")
 
 
+def git_commit() -> str | None:
+    """The checkout's commit (with "+changes" when the tree differs), or None outside a git checkout."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]  # the checkout holding facelab/
+    if not (root / ".git").exists():
+        return None
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (head + ("+changes" if dirty else "")) if head else None
+
+
+def _gpus() -> str:
+    """The GPUs TensorFlow sees, when it is already loaded (a results file is written by a notebook that loaded it;
+    importing TensorFlow only to look would cost seconds)."""
+    tf = sys.modules.get("tensorflow")
+    if tf is None:
+        return "not checked (TensorFlow not loaded)"
+    try:
+        found = [d.name for d in tf.config.list_physical_devices("GPU")]
+    except Exception as exc:  # noqa: BLE001 - a broken driver is a fact to record, not a reason to fail
+        return f"unknown ({type(exc).__name__})"
+    return ", ".join(found) if found else "none found"
+
+
 def environment() -> dict:
     """Versions and the machine, so a number can be traced to what produced it."""
     versions = {}
@@ -36,7 +67,7 @@ def environment() -> dict:
         except metadata.PackageNotFoundError:
             versions[p] = None
     return {"python": platform.python_version(), "platform": platform.platform(), "machine": platform.machine(),
-            "cpu_count": os.cpu_count(), "packages": versions,
+            "cpu_count": os.cpu_count(), "gpu": _gpus(), "git_commit": git_commit(), "packages": versions,
             # speeds depend on these when set (TensorFlow's thread pools; facelab.models.runtime.inference_precision)
             "settings": {k: os.environ.get(k) for k in ("TF_NUM_INTEROP_THREADS", "TF_NUM_INTRAOP_THREADS",
                                                         "FACELAB_PRECISION")}}

@@ -19,11 +19,14 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from ..evaluation.results import STATUS_FILE, ResultsProblem, read_results, read_run_history, replace_text
+from ..evaluation.results import (STATUS_FILE, ResultsProblem, git_commit, read_results, read_run_history,
+                                  replace_text)
 from ..config import reports_dir
 
 STAGE_ORDER = ["data", "quickstart", "detection", "features", "recognition", "expression", "emotion",
-               "pipeline", "claims"]
+               "application", "claims"]
+#: the stages the summary has a row for: one missing its results file is shown as missing, never as zero
+SUMMARY_STAGES = ["detection", "features", "recognition", "expression", "emotion", "application"]
 
 
 def stage_sort_key(stage: str) -> tuple:
@@ -73,6 +76,99 @@ def metric_table(metrics: list[dict]) -> dict:
             "rows": [{"model": r["model"], "baseline": r["baseline"],
                       "cells": [{"text": _fmt(r["cells"].get(c)), "best": r["model"] in best.get(c, ())} for c in columns]}
                      for r in rows.values()]}
+
+
+def metric_groups(metrics: list[dict]) -> list[dict]:
+    """One table per (data set, split), as in the README: few columns each, so a table fits a 1024 px window and
+    never sets numbers of different splits side by side without saying so."""
+    groups: "OrderedDict[tuple, list]" = OrderedDict()
+    for m in metrics:
+        groups.setdefault((m.get("dataset", ""), m.get("split", "")), []).append(m)
+    return [{"dataset": d, "split": sp, "models": len({m["model"] for m in ms}), "table": metric_table(ms)}
+            for (d, sp), ms in groups.items()]
+
+
+def references() -> dict:
+    """The report's reference data (facelab/report/references.json): headline metric per stage, peer libraries,
+    published numbers with citations."""
+    import json
+
+    return json.loads((Path(__file__).with_name("references.json")).read_text())
+
+
+def _value(m) -> float | None:
+    v = m.get("value")
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and math.isnan(v)):
+        return None
+    return float(v)
+
+
+def _headline(metrics: list[dict], wanted: list[str]) -> tuple | None:
+    """The (metric, split, data set) a stage's summary row shows: the first of ``wanted`` that was measured, on
+    the split with the most models; else the most shared numeric metric."""
+    counts: "OrderedDict[tuple, set]" = OrderedDict()
+    for m in metrics:
+        if _value(m) is not None:
+            counts.setdefault((m["metric"], m.get("split", ""), m.get("dataset", "")), set()).add(m["model"])
+    for name in wanted:
+        cols = [c for c in counts if c[0] == name]
+        if cols:
+            return max(cols, key=lambda c: len(counts[c]))
+    return max(counts, key=lambda c: len(counts[c])) if counts else None
+
+
+def summary_rows(stages: dict[str, dict], refs: dict | None = None) -> list[dict]:
+    """Per stage: its headline metric, the best facelab model, the best baseline, the best peer library and the
+    published references, each with its split. A stage without results is a row saying so."""
+    refs = refs or references()
+    peers = refs.get("peers", {})
+    rows = []
+    for stage in SUMMARY_STAGES + [s for s in sorted(stages, key=stage_sort_key)
+                                   if s not in SUMMARY_STAGES and s not in ("data", "quickstart", "claims")]:
+        published = refs.get("published", {}).get(stage, [])
+        s = stages.get(stage)
+        if s is None:
+            rows.append({"stage": stage, "missing": True, "published": published})
+            continue
+        col = _headline(s.get("metrics", []), refs.get("headline", {}).get(stage, []))
+        if col is None:
+            rows.append({"stage": stage, "missing": True, "empty": True, "published": published})
+            continue
+        higher = True
+        best: dict[str, tuple] = {}
+        for m in s["metrics"]:
+            if (m["metric"], m.get("split", ""), m.get("dataset", "")) != col or _value(m) is None:
+                continue
+            higher = m.get("higher_is_better", True)
+            kind = "peer" if (m.get("peer") or m["model"] in peers) else "baseline" if m.get("baseline") else "facelab"
+            v = _value(m)
+            if kind not in best or (v > best[kind][1] if higher else v < best[kind][1]):
+                best[kind] = (m["model"], v)
+        rows.append({"stage": stage, "title": s.get("title", stage), "profile": s.get("profile"), "metric": col[0],
+                     "split": col[1], "dataset": col[2], "higher_is_better": higher, "missing": False,
+                     **{k: ({"model": best[k][0], "value": _fmt(best[k][1])} if k in best else None)
+                        for k in ("facelab", "baseline", "peer")},
+                     "published": published})
+    return rows
+
+
+def _environment(stages: dict[str, dict]) -> dict:
+    """Where the numbers were measured: the newest results file's environment (its versions and machine),
+    every profile and run date, and the commit the report was made from."""
+    envs = [(s.get("created") or "", s.get("environment") or {}) for s in stages.values()]
+    newest = max(envs, key=lambda e: e[0])[1] if envs else {}
+    return {"python": newest.get("python"), "platform": newest.get("platform"), "cpu_count": newest.get("cpu_count"),
+            "gpu": newest.get("gpu", "not recorded"), "packages": newest.get("packages", {}),
+            "profiles": sorted({s.get("profile") or "?" for s in stages.values()}),
+            "runs": sorted((s["stage"], s.get("profile"), s.get("created")) for s in stages.values()),
+            "commit_of_results": newest.get("git_commit"), "commit": git_commit()}
+
+
+def _datasets() -> list[dict]:
+    """The data-set cards: what each set is and where it came from (facelab.data.DATASETS)."""
+    from ..data import DATASETS
+
+    return [{"name": d.name, "title": d.title, "how": d.how, "note": d.fetch_note} for d in DATASETS.values()]
 
 
 def _png(fig) -> str:
@@ -141,7 +237,8 @@ def _section(s: dict, results: Path, problems: list[ResultsProblem]) -> dict:
             problems.append(ResultsProblem(results / f"{s['stage']}.json", why, s["stage"]))
     return {"stage": s["stage"], "title": s.get("title", s["stage"]), "profile": s.get("profile"),
             "created": s.get("created"), "duration_s": s.get("duration_s"),
-            "table": metric_table(s.get("metrics", [])), "charts": metric_charts(s.get("metrics", [])),
+            "table": metric_table(s.get("metrics", [])), "groups": metric_groups(s.get("metrics", [])),
+            "charts": metric_charts(s.get("metrics", [])),
             "figures": figures, "tables": s.get("tables", {}),
             "unavailable": s.get("unavailable", []), "notes": s.get("notes", []),
             "environment": s.get("environment", {}), "fmt": _fmt, "unreadable": False}
@@ -167,9 +264,15 @@ def render_report(results: str | Path | None = None, out: str | Path | None = No
     for p in every:
         _warn(str(p))
     env = Environment(loader=PackageLoader("facelab", "report/templates"), autoescape=select_autoescape(["html"]))
+    refs = references()
+    for sec in sections:
+        sec["published"] = refs.get("published", {}).get(sec["stage"], [])
+        sec["peers"] = {name: info for name, info in refs.get("peers", {}).items()
+                        if any(m["model"] == name for m in stages.get(sec["stage"], {}).get("metrics", []))}
     html = env.get_template("index.html").render(
         generated=datetime.now(timezone.utc).isoformat(timespec="seconds"), sections=sections,
-        bench=status["notebooks"], data_home=status.get("data_home"), fmt=_fmt, problems=every)
+        bench=status["notebooks"], data_home=status.get("data_home"), fmt=_fmt, problems=every,
+        summary=summary_rows(stages, refs), environment=_environment(stages), datasets=_datasets())
     replace_text(out, html)
     if problems is not None:
         problems += every
