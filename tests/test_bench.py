@@ -236,3 +236,32 @@ def test_garbage_history_is_named_and_kept_aside(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "_bench.json: unreadable run history" in err
     assert (reports / "results" / "_bench.json.bad").read_bytes() == b"\x89\x00\xffnot json"
+
+
+@pytest.mark.unit
+def test_a_full_run_resumes_stage_by_stage_and_reruns_when_asked_or_changed(tmp_path):
+    """--profile full skips a notebook that finished earlier, unchanged, with its results there; --rerun, an edited
+    notebook or a lost results file runs it again; the history keeps the run that made the results."""
+    nbs, reports = tmp_path / "notebooks", tmp_path / "reports"
+    nbs.mkdir()
+    make = ("from facelab.evaluation import ResultsWriter\nimport time\n"
+            "ResultsWriter('{0}', profile=profile, out_dir=results_dir).add('m', 'ran_at', time.time(), 't', 'x').write()")
+    _notebook(nbs / "01_one.ipynb", make.format("one"))
+    _notebook(nbs / "02_two.ipynb", make.format("two"))
+    status = lambda s: {r["notebook"]: r["status"] for r in s["this_run"]}
+    first = run_bench(profile="full", notebooks=nbs, reports=reports, report=False, progress=False)
+    assert status(first) == {"01_one.ipynb": "ok", "02_two.ipynb": "ok"}
+    ran = load_results(reports / "results")["one"]["metrics"][0]["value"]
+    again = run_bench(profile="full", notebooks=nbs, reports=reports, report=False, progress=False)
+    assert status(again) == {"01_one.ipynb": "done", "02_two.ipynb": "done"}
+    assert load_results(reports / "results")["one"]["metrics"][0]["value"] == ran
+    third = run_bench(profile="full", notebooks=nbs, reports=reports, report=False, progress=False)
+    assert status(third) == {"01_one.ipynb": "done", "02_two.ipynb": "done"}   # the history still says ok
+    _notebook(nbs / "02_two.ipynb", make.format("two") + "\n# edited")
+    (reports / "results" / "one.json").unlink()
+    fourth = run_bench(profile="full", notebooks=nbs, reports=reports, report=False, progress=False)
+    assert status(fourth) == {"01_one.ipynb": "ok", "02_two.ipynb": "ok"}
+    forced = run_bench(profile="full", notebooks=nbs, reports=reports, report=False, progress=False, resume=False)
+    assert status(forced) == {"01_one.ipynb": "ok", "02_two.ipynb": "ok"}
+    quick = run_bench(profile="quick", notebooks=nbs, reports=reports, report=False, progress=False)
+    assert status(quick) == {"01_one.ipynb": "ok", "02_two.ipynb": "ok"}   # quick reruns unless --resume

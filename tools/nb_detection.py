@@ -340,6 +340,24 @@ was (about 47 s per image for VGG-16 on a 2014 GPU); its value here is didactic.
 **Caveat.** 76 images and 326 faces is a small test set: one face is 0.3 percentage points of recall.
 The thresholds and box calibration were fitted on the tuning half only; compare the tune/check columns.
 """)
+md("""
+## Summary and exercises
+
+**What this notebook showed.** Two learned detectors (a sliding-window CNN and an R-CNN over selective-search
+proposals) against Haar cascades, OpenCV's SSD, MTCNN and deepface's detectors on CMU+MIT A+B, with AP at IoU 0.5
+and 0.3, recall at fixed false positives and seconds per image (the tables above and `detection.json`). Read the
+tune/check columns: the CNN's thresholds and box calibration were fitted on the tuning half of this same set, so the
+check half is the fairer number, and even it is not a test on unseen photos.
+
+**Exercises.**
+
+1. Lower the CNN detector's `min_score` (`DETECTORS.create("cnn", min_score=...)`) and plot recall at 50 false
+   positives against it: where does precision collapse?
+2. Run the detectors on a photo of your own with faces near the image border: which ones miss a face cut by the
+   border, and why does a sliding window struggle there?
+3. Compare AP@0.3 and AP@0.5 per detector: which detectors lose most at the stricter overlap, and what does that say
+   about their box framing rather than their ability to find the face?
+""")
 code("""
 out = rw.write()
 print("results written to", out)

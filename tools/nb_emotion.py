@@ -173,5 +173,19 @@ seq_rows"""),
 code("""print(json.dumps(rows, indent=1))
 print(f"notebook ran {time.perf_counter() - T0:.0f} s")
 rw.write()"""),
+md("""## Summary and exercises
+
+**What this notebook showed.** Valence and arousal as two heads on the expression CNN's features, trained on FER2013
+classes **mapped** to affect (a mapping of facelab's own, not annotations of valence and arousal), against the 7-class
+models mapped the same way, and a GRU over **simulated** sequences against per-frame averaging (`emotion.json`).
+
+**Exercises.**
+
+1. Change the mapping (`facelab/affect/mapping.py`), e.g. "surprise" to negative valence: how do the heads' accuracies
+   move, and what does that say about what "accuracy" means for a mapped label?
+2. Plot the valence head's probability against the expression CNN's "happy" probability on PublicTest: how much of
+   the valence head is just a happy-detector?
+3. Add noise to the frames of a simulated sequence (`facelab.affect.sequences`): at which noise level does the GRU's
+   advantage over averaging disappear?"""),
 ]
 save(cells, "notebooks/06_emotion.ipynb", "emotion", ["fer2013"], "Emotion (affect)")

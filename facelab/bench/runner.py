@@ -228,9 +228,35 @@ def merge_history(status_file: Path, records: list[dict]) -> list[dict]:
     return sorted(merged.values(), key=lambda r: r["notebook"])
 
 
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def finished_earlier(notebook: Path, profile: str, reports: Path) -> dict | None:
+    """The history record of an earlier successful run of this very notebook (same file content) in this profile
+    whose results files are all still there; None when it must run."""
+    history, problems = read_run_history(reports / "results" / STATUS_FILE)
+    if problems:
+        return None
+    record = next((r for r in history["notebooks"] if r.get("notebook") == notebook.name), None)
+    if not record or record.get("status") != "ok" or record.get("profile") != profile:
+        return None
+    if record.get("notebook_sha256") != _sha256(notebook):
+        return None
+    if not record.get("results") or not all((reports / "results" / f).exists() for f in record["results"]):
+        return None
+    return record
+
+
 def run_bench(profile: str = DEFAULT_PROFILE, stages: list[str] | None = None, report: bool = True,
-              notebooks: Path | None = None, reports: Path | None = None, progress: bool = True) -> dict:
-    """Run the selected notebooks; returns a summary (also written to ``reports/results/_bench.json``)."""
+              notebooks: Path | None = None, reports: Path | None = None, progress: bool = True,
+              resume: bool | None = None) -> dict:
+    """Run the selected notebooks; returns a summary (also written to ``reports/results/_bench.json``).
+
+    ``resume`` (default: on for the full profile, whose run takes hours): a notebook that finished earlier in the
+    same profile, unchanged since, with its results still there, is not run again (status "done")."""
     from tqdm.auto import tqdm
 
     try:
@@ -241,20 +267,30 @@ def run_bench(profile: str = DEFAULT_PROFILE, stages: list[str] | None = None, r
     chosen = select(discover_notebooks(notebooks), stages)
     if not chosen:
         raise FacelabError(f"no notebooks found in {Path(notebooks) if notebooks else notebooks_dir()}")
+    resume = (profile == "full") if resume is None else resume
     records = []
     bar = tqdm(chosen, desc=f"bench ({profile})", unit="notebook", disable=not progress)
     for nb in bar:
         bar.set_postfix_str(nb.stem)
+        earlier = finished_earlier(nb, profile, reports) if resume else None
+        if earlier is not None:
+            records.append({**earlier, "status": "done", "seconds": 0.0,
+                            "reason": f"finished earlier ({earlier.get('finished', '?')}), unchanged: not rerun "
+                                      f"(--rerun runs it again)"})
+            continue
         reason = missing_data(nb)
         if reason:
             records.append({"notebook": nb.name, "stage": stage_of(nb), "profile": profile, "status": "skipped",
                             "reason": reason, "seconds": 0.0})
             continue
-        records.append(run_notebook(nb, profile, reports))
+        record = run_notebook(nb, profile, reports)
+        if record["status"] == "ok":
+            record.update(notebook_sha256=_sha256(nb), finished=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        records.append(record)
     status_file = reports / "results" / STATUS_FILE
     with bench_lock(reports):  # read-merge-write of the history: a second bench must not lose this run's records
         summary = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "profile": profile,
-                   "data_home": str(data_home()), "notebooks": merge_history(status_file, records),
+                   "data_home": str(data_home()), "notebooks": merge_history(status_file, [r for r in records if r["status"] != "done"]),
                    "ok": all(r["status"] != "failed" for r in records)}
         replace_text(status_file, json.dumps(summary, indent=2))
         if report:

@@ -8,7 +8,7 @@ from .output import print_json
 def _cmd_bench(args) -> int:
     from ..bench.runner import run_bench
 
-    summary = run_bench(profile=args.profile, stages=args.stages, report=not args.no_report)
+    summary = run_bench(profile=args.profile, stages=args.stages, report=not args.no_report, resume=args.resume)
     if args.json:
         print_json(summary)
     else:
@@ -52,6 +52,12 @@ def register(commands, train, evaluate) -> None:
     p.add_argument("--stages", nargs="+", metavar="STAGE",
                    help="only these notebooks, by name without number (e.g. data detection) or number (01)")
     p.add_argument("--no-report", action="store_true", help="skip rendering reports/index.html")
+    again = p.add_mutually_exclusive_group()
+    again.add_argument("--resume", dest="resume", action="store_true", default=None,
+                       help="skip notebooks that finished earlier in this profile and are unchanged, their results "
+                            "still there (the default for --profile full)")
+    again.add_argument("--rerun", dest="resume", action="store_false",
+                       help="run every chosen notebook again (the default for --profile quick)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_bench)
 
