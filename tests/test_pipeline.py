@@ -151,3 +151,29 @@ def test_the_open_set_threshold_rises_with_the_gallery_so_false_accepts_stay_per
             big.enroll(f"p{k}", v[None], "m", "v1", [f"{k:064x}"])
         (decision,) = big.identify(probe, "m", "v1")
         assert decision.name is None and decision.candidate == "Ada"  # the threshold for 100 comparisons is 0.60
+
+
+def test_min_face_drops_small_faces_and_shrinks_the_cnn_pyramid(data_home):
+    """The video speed knob: faces narrower than min_face are not reported, and the CNN detector searches fewer,
+    smaller pyramid levels (never below its trained smallest face)."""
+    import cv2
+
+    from facelab.pipeline.analyzer import FaceAnalyzer
+    from facelab.preprocess import read_image
+
+    full, big_only = FaceAnalyzer(expression=None, emotion=None), FaceAnalyzer(expression=None, emotion=None,
+                                                                               min_face=90)
+    photo = read_image(_lfw(data_home, "Colin_Powell", 1), "bgr")
+    small = cv2.resize(photo, (125, 125))                       # the face about 55 px wide
+    canvas = np.full((300, 420, 3), 120, np.uint8)
+    canvas[20:270, 0:250], canvas[80:205, 280:405] = photo, small
+    widths = lambda a: sorted(round(d.box[2]) for _, _, dets in a.detect([canvas]) for d in dets)
+    assert len(widths(full)) == 2 and min(widths(full)) < 90
+    assert len(widths(big_only)) == 1 and widths(big_only)[0] >= 90
+    grey = cv2.cvtColor(canvas, cv2.COLOR_BGR2GRAY)
+    assert len(list(big_only.detector.pyramid(grey))) < len(list(full.detector.pyramid(grey)))
+    before = full.detector.config.min_face
+    full.detector.search_min_face(5)                             # below the trained one: kept at the trained one
+    assert full.detector.config.min_face == before
+    with pytest.raises(ValueError):
+        full.detector.search_min_face(0)

@@ -7,7 +7,10 @@ of the embedding's test people (pairsDevTest) drifting across it (face j is on s
 the count cycles 1, 2, 3). Each run warms the models on a few frames first (graphs traced) and then times the
 whole video. Prints JSON.
 
-    python docs/benchmarks/video_bench.py [--frames 60] [--every 1 2] [--seed 42]
+    python docs/benchmarks/video_bench.py [--frames 60] [--every 1 2] [--min-face 0 48] [--seed 42]
+
+``--min-face``: runs detecting every frame with the CNN detector searching only for faces at least that wide (the
+heads here are 110-150 px), the speed knob of ``facelab video --min-face``.
 """
 from __future__ import annotations
 
@@ -59,12 +62,12 @@ def assembled_video(path: Path, frames: int, seed: int) -> Path:
     return path
 
 
-def one_run(video: str, every: int, out: str) -> dict:
+def one_run(video: str, every: int, out: str, min_face: float | None = None) -> dict:
     """Analyze ``video`` in this process after a warm-up; the seconds, frames/s, tracks and peak RSS."""
     from facelab.pipeline.analyzer import FaceAnalyzer
     from facelab.pipeline.video import analyze_video
 
-    analyzer = FaceAnalyzer(expression=None, emotion=None)
+    analyzer = FaceAnalyzer(expression=None, emotion=None, min_face=min_face)
     analyze_video(video, analyzer, max_frames=8, window=4)  # warm-up: models loaded, graphs traced
     rss_warm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     analyzer.timings.clear()
@@ -73,7 +76,7 @@ def one_run(video: str, every: int, out: str) -> dict:
     seconds = time.perf_counter() - t0
     doc = result.to_dict()
     faces = sum(len(t.frames) for t in result.tracks)
-    return {"frames": result.info.frames_read, "every": every, "seconds": round(seconds, 2),
+    return {"frames": result.info.frames_read, "every": every, "min_face": min_face, "seconds": round(seconds, 2),
             "frames_per_s": round(result.info.frames_read / seconds, 2), "tracks": len(result.tracks),
             "faces_tracked": faces, "dropped_short_tracks": result.dropped_short_tracks,
             "seconds_per_frame_by_stage": {k: round(v / result.info.frames_read, 4)
@@ -86,22 +89,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=60, help="frames of the short video (the long one has 4x)")
     parser.add_argument("--every", type=int, nargs="+", default=[1, 2], help="detect on every k-th frame")
+    parser.add_argument("--min-face", type=float, nargs="+", default=[0, 48],
+                        help="smallest face searched for, px, at every frame (0: the detector's own, 28 px)")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--one", nargs=3, metavar=("VIDEO", "EVERY", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--one", nargs=4, metavar=("VIDEO", "EVERY", "OUT", "MIN_FACE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if args.one:
-        print(json.dumps(one_run(args.one[0], int(args.one[1]), args.one[2])))
+        print(json.dumps(one_run(args.one[0], int(args.one[1]), args.one[2], float(args.one[3]) or None)))
         return
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         for label, n in (("short", args.frames), ("long", 4 * args.frames)):
             video = assembled_video(Path(tmp) / f"{label}.avi", n, args.seed)
-            for every in args.every if label == "short" else [1]:
-                out = subprocess.run([sys.executable, __file__, "--one", str(video), str(every), str(Path(tmp) / "out")],
-                                     check=True, capture_output=True, text=True).stdout
+            plan = [(e, 0.0) for e in args.every] + [(1, m) for m in args.min_face if m] if label == "short" else [(1, 0.0)]
+            for every, min_face in plan:
+                out = subprocess.run([sys.executable, __file__, "--one", str(video), str(every), str(Path(tmp) / "out"),
+                                      str(min_face)], check=True, capture_output=True, text=True).stdout
                 runs.append({"video": label, **json.loads(out.strip().splitlines()[-1])})
-    short = next(r for r in runs if r["video"] == "short" and r["every"] == 1)
+    short = next(r for r in runs if r["video"] == "short" and r["every"] == 1 and not r["min_face"])
     long = next(r for r in runs if r["video"] == "long")
     print(json.dumps({
         "size": "640x480, assembled (1-3 LFW heads drifting on a non-face scene), MJPG .avi",

@@ -11,7 +11,7 @@ the ground truth's box style.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -154,6 +154,13 @@ class CNNDetector(Detector):
         f1 = (Path(weights_dir) if weights_dir else WEIGHTS_DIR) / f"{prefix}_stage1.keras"
         stage1 = load_keras(f1) if f1.exists() or not weights_dir else None
         return cls(stage2, stage1, config, **kw)
+
+    def search_min_face(self, pixels: float) -> None:
+        """Search only for faces at least ``pixels`` wide (never below the trained ``min_face``): fewer and smaller
+        pyramid levels, the speed knob of the video pipeline."""
+        if not pixels > 0:
+            raise ValueError(f"min_face must be a positive number of pixels, not {pixels!r}")
+        self.config = replace(self.config, min_face=max(float(pixels), self.config.min_face))
 
     # ------------------------------------------------------------ pyramid
     def pyramid(self, grey: np.ndarray):

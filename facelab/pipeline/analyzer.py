@@ -80,10 +80,16 @@ class FaceAnalyzer:
     """
 
     def __init__(self, detector: str | None = None, embedder: str | None = "cnn", expression: str | None = "cnn",
-                 emotion: str | None = "cnn", gallery=None, min_score: float | None = None, rule=None):
+                 emotion: str | None = "cnn", gallery=None, min_score: float | None = None, rule=None,
+                 min_face: float | None = None):
         from ..detection import DETECTORS, get_detector
 
         self.detector = get_detector(detector or DETECTORS.default, min_score=min_score)
+        # min_face: faces narrower than this many pixels are not reported; a detector that can skip them while
+        # searching (the CNN's pyramid) does: the video pipeline's speed knob
+        self.min_face = min_face
+        if min_face is not None and hasattr(self.detector, "search_min_face"):
+            self.detector.search_min_face(min_face)
         self.embedder_name, self.expression_name, self.emotion_name = embedder, expression, emotion
         self._embedder = self._expression = self._emotion = None
         self.rule = rule
@@ -163,6 +169,8 @@ class FaceAnalyzer:
             self._timed("read", t0)
             t0 = time.perf_counter()
             dets = self.detector.detect(image)
+            if self.min_face is not None:
+                dets = [d for d in dets if d.box[2] >= self.min_face]
             self._timed("detect", t0)
             out.append((ImageResult(name, int(image.shape[1]), int(image.shape[0])), image, dets))
         return out
