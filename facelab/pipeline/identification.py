@@ -151,15 +151,21 @@ def run_verification(models: list[str], train_pairs, test_pairs, root=None, log=
     """View 1 protocol per model: threshold on the train pairs, accuracy and AUC on the test pairs; returns rows, scores."""
     from ..data import pair_paths
     from ..evaluation.verification import evaluate_view1, pair_scores
-    from ..models.inputs import load_crops
+    from ..models.inputs import CropPolicy, load_crops, policy_for
 
     a, b, _ = pair_paths(list(train_pairs) + list(test_pairs), root)
     unique = sorted({str(p) for p in a + b})
-    crops = dict(zip(unique, load_crops(unique)))  # read and crop every image once for all models
+    by_input: dict = {}  # read and crop every image once per input (crop policy, size) the models take
     rows, scores = [], {}
     for name in models:
+        spec = EMBEDDERS[name].inputs
+        base = policy_for(spec.crop)
+        policy = CropPolicy(base.fraction, base.y_offset, spec.size or base.size)
+        if policy not in by_input:
+            by_input[policy] = dict(zip(unique, load_crops(unique, policy)))
+        crops = by_input[policy]
         ext = EMBEDDERS.create(name, crop="none")
-        fn = lambda paths, ext=ext: ext.transform(np.stack([crops[str(p)] for p in paths]))  # noqa: E731
+        fn = lambda paths, ext=ext, crops=crops: ext.transform(np.stack([crops[str(p)] for p in paths]))  # noqa: E731
         cache: dict = {}
         t0 = time.perf_counter()
         s_tr = pair_scores(fn, train_pairs, root, metric_of(name), cache)

@@ -146,6 +146,7 @@ class TrackResult:
     identity: dict | str | None = None     # {"name", "votes", "frames_voted", "similarity"} / "unknown"; None: no gallery
     votes: dict = field(default_factory=dict)
     similarities: dict = field(default_factory=dict, repr=False)
+    candidates: dict = field(default_factory=dict)  # frames refused as unknown: who came closest, how often
     windows: list = field(default_factory=list)   # one per window of up to 24 frames: expression, affect
 
     def to_dict(self) -> dict:
@@ -154,6 +155,9 @@ class TrackResult:
         if self.identity is not None:
             out["identity"] = self.identity
             out["votes"] = dict(self.votes)
+            if self.identity == "unknown" and self.candidates:
+                name = max(self.candidates, key=self.candidates.get)
+                out["candidate"] = {"name": name, "frames": self.candidates[name]}
         if self.windows:
             out["expression"] = Counter(w["expression"] for w in self.windows).most_common(1)[0][0]
             out["valence"] = Counter(w["valence"] for w in self.windows).most_common(1)[0][0]
@@ -384,6 +388,8 @@ def analyze_video(path, analyzer, gallery=None, out_dir=None, *, every: int = 1,
                         state.result.votes[name] = state.result.votes.get(name, 0) + 1
                         if dec.name:
                             state.result.similarities.setdefault(name, []).append(float(dec.similarity))
+                        elif dec.candidate is not None:
+                            state.result.candidates[dec.candidate] = state.result.candidates.get(dec.candidate, 0) + 1
                     if spec is not None:
                         t1 = time.perf_counter()
                         state.crops.append(model_crop(image, d.box, spec, analyzer.detector.name))
