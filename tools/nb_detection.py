@@ -281,7 +281,7 @@ for ax, (i, b, s) in zip(axes[1], fas[:10]):
     viz.show(ax, viz.crop_with_margin(images[i], b, 0.1), f"{s:.1f}")
 rw.figure(fig, "gallery", "top row: missed faces; bottom row: highest-scoring false alarms (CNN)"); plt.show()
 rw.table("cnn_errors", [{"missed_faces": len(misses), "false_alarms": len(fas), "threshold": cnn.min_score,
-                         "images": len(eval_items)}])
+                         "images": len(eval_items)}]);
 """)
 md("""
 ## 9. Targets and discussion
