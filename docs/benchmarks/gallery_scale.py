@@ -32,6 +32,12 @@ def main(argv=None) -> int:
     parser.add_argument("--url", help="an EMPTY database on your own server (default: a throwaway pgserver)")
     parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite side")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--spread", type=float, default=None,
+                        help="face-like clusters: each person's embeddings at this cosine to their own centre "
+                             "(default: independent random vectors, the hardest case for HNSW)")
+    parser.add_argument("--target", choices=("embedding", "person"), default="embedding",
+                        help="the recall@1 that must reach --target-recall: the same embedding as exact search, "
+                             "or the same person (the same identification)")
     args = parser.parse_args(argv)
     print(json.dumps(gallery_scale.measure(**vars(args)), indent=2))
     return 0
