@@ -35,7 +35,8 @@ def test_notebook_regenerates_unchanged(notebook, regenerated):
 
 
 #: notebooks that draw figures (the quickstart prints tables only)
-DRAWING = ["01_data", "02_detection", "03_features", "04_recognition", "05_expression", "06_emotion", "07_application"]
+DRAWING = ["01_data", "02_detection", "03_features", "04_recognition", "05_expression", "06_emotion", "07_application",
+           "08_claims"]
 
 
 @pytest.mark.parametrize("stem", DRAWING)

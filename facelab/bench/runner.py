@@ -169,8 +169,9 @@ def run_notebook(notebook: Path, profile: str, reports: Path, parameters: dict |
     params = {"profile": profile, "results_dir": str(staging / "results"), **(parameters or {})}
     record = {"notebook": notebook.name, "stage": stage_of(notebook), "profile": profile}
     start = time.perf_counter()
-    old_env = os.environ.get("FACELAB_RESULTS")
+    old_env = {k: os.environ.get(k) for k in ("FACELAB_RESULTS", "FACELAB_BENCH_RESULTS")}
     os.environ["FACELAB_RESULTS"] = str(staging / "results")  # the kernel inherits it: defaults land in staging too
+    os.environ["FACELAB_BENCH_RESULTS"] = str(reports / "results")  # where the earlier notebooks' results are
     try:
         try:
             papermill.execute_notebook(str(notebook), str(out_nb), parameters=params, cwd=str(notebook.parent),
@@ -201,10 +202,11 @@ def run_notebook(notebook: Path, profile: str, reports: Path, parameters: dict |
                     if html:
                         record["executed_html"] = html
     finally:
-        if old_env is None:
-            os.environ.pop("FACELAB_RESULTS", None)
-        else:
-            os.environ["FACELAB_RESULTS"] = old_env
+        for key, value in old_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
         shutil.rmtree(staging, ignore_errors=True)
         try:
             (reports / ".staging").rmdir()  # only when no other bench is staging there
