@@ -128,13 +128,14 @@ class BatchReport:
         return asdict(self)
 
 
-def run_batch(files: list[str], options: BatchOptions, *, client=None, report: BatchReport | None = None
-              ) -> Iterator[tuple[int, dict]]:
-    """(index in ``files``, row) per file as each finishes: in input order in this process, in finishing order on
-    the Dask ``client``. A worker that dies takes only its file: that row is an error naming it."""
+def run_batch(files: list[str], options: BatchOptions, *, client=None, report: BatchReport | None = None,
+              analyzer=None) -> Iterator[tuple[int, dict]]:
+    """(index in ``files``, row) per file as each finishes: in input order in this process (with ``analyzer``, or
+    one built from ``options``), in finishing order on the Dask ``client``. A worker that dies takes only its file:
+    that row is an error naming it."""
     report = report if report is not None else BatchReport({}, {})
     if client is None:
-        analyzer = analyzer_for(options)
+        analyzer = analyzer if analyzer is not None else analyzer_for(options)
         for i, path in enumerate(files):
             yield i, analyze_file(path, analyzer, options)
         report.workers = {"local": {"files": len(files), "model_loads": 1}}
