@@ -187,3 +187,33 @@ def test_outputs_are_replaced_through_their_own_temporary_file(tmp_path):
     assert update_cards(card.parent, tmp_path / "results") == [card]
     assert card.stat().st_ino != before and card.stat().st_mode & 0o777 == 0o664
     assert sorted(p.name for p in card.parent.iterdir()) == ["det.md"]
+
+
+def test_figures_are_fitted_to_the_page_and_the_full_size_file_is_linked(tmp_path):
+    """A 2,400 px photo-like figure is embedded at most 1,000 px wide and smaller than the file; the page links
+    the full-size PNG in the results folder."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from facelab.report.render import PAGE_FIGURE_WIDTH, fit_for_page
+
+    rng = np.random.default_rng(0)
+    noisy = (rng.random((600, 2400, 3)) * 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(noisy).save(buf, format="PNG")
+    fitted = fit_for_page(buf.getvalue())
+    assert len(fitted) < len(buf.getvalue())
+    assert Image.open(io.BytesIO(fitted)).width <= PAGE_FIGURE_WIDTH
+    small = io.BytesIO()
+    Image.fromarray(noisy[:50, :80]).save(small, format="PNG")
+    assert fit_for_page(small.getvalue()) == small.getvalue()      # a small figure is left as it is
+    w = ResultsWriter("detection", "Detection", profile="full", out_dir=tmp_path / "results")
+    w.add("cnn", "ap30", 0.9, "A+B", "cmu")
+    (tmp_path / "results").mkdir(exist_ok=True)
+    (tmp_path / "results" / "detection_wide.png").write_bytes(buf.getvalue())
+    w.figures.append({"file": "detection_wide.png", "caption": "wide"})
+    w.write()
+    html = render_report(tmp_path / "results", tmp_path / "index.html").read_text()
+    assert 'href="results/detection_wide.png"' in html

@@ -205,6 +205,7 @@ def metric_charts(metrics: list[dict], limit: int = 6) -> list[dict]:
 
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PAGE_FIGURE_WIDTH = 1000
 
 
 def _embed_file(folder: Path, name: str) -> tuple[str | None, str | None]:
@@ -224,15 +225,46 @@ def _embed_file(folder: Path, name: str) -> tuple[str | None, str | None]:
     data = real.read_bytes()
     if not data.startswith(PNG_SIGNATURE):
         return None, f"figure {name!r} is not a PNG image; not embedded"
+    try:
+        data = fit_for_page(data)
+    except Exception:  # noqa: BLE001 - Pillow cannot decode it: the file as it is, the browser may manage
+        pass
     return base64.b64encode(data).decode(), None
 
 
-def _section(s: dict, results: Path, problems: list[ResultsProblem]) -> dict:
+def fit_for_page(png: bytes, max_width: int = PAGE_FIGURE_WIDTH, max_bytes: int = 80_000) -> bytes:
+    """The figure as the page shows it (PNG or JPEG bytes): no wider than ``max_width`` px (the page is about
+    1024 px wide), and, when still above ``max_bytes``, 256 colours or JPEG, whichever is smaller. Why: the
+    handed-out page must stay small; the full-size PNG stays in the results folder beside it."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png))
+    image.load()
+    if image.width <= max_width and len(png) <= max_bytes:
+        return png
+    if image.width > max_width:
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+        image = image.resize((max_width, round(image.height * max_width / image.width)), Image.LANCZOS)
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", optimize=True)
+    best = buf.getvalue()
+    if len(best) > max_bytes:  # photo grids: 256 colours, or JPEG, whichever is smaller
+        for fmt, save in (("PNG", lambda im, b: im.quantize(256, method=Image.Quantize.MEDIANCUT).save(
+                b, format="PNG", optimize=True)), ("JPEG", lambda im, b: im.save(b, format="JPEG", quality=82))):
+            buf = io.BytesIO()
+            save(image.convert("RGB"), buf)
+            if buf.tell() < len(best):
+                best = buf.getvalue()
+    return best if len(best) < len(png) else png
+
+
+def _section(s: dict, results: Path, problems: list[ResultsProblem], href: str = "results") -> dict:
     figures = []
     for f in s.get("figures", []):
         png, why = _embed_file(results, f["file"])
         if png:
-            figures.append({"caption": f.get("caption", ""), "png": png})
+            mime = "image/jpeg" if base64.b64decode(png[:8]).startswith(b"\xff\xd8") else "image/png"
+            figures.append({"caption": f.get("caption", ""), "png": png, "mime": mime, "href": f"{href}/{f['file']}"})
         else:
             problems.append(ResultsProblem(results / f"{s['stage']}.json", why, s["stage"]))
     return {"stage": s["stage"], "title": s.get("title", s["stage"]), "profile": s.get("profile"),
@@ -253,7 +285,10 @@ def render_report(results: str | Path | None = None, out: str | Path | None = No
     out = Path(out) if out else reports_dir() / "index.html"
     stages, found = read_results(results) if results.exists() else ({}, [])
     status, history_problems = read_run_history(results / STATUS_FILE)
-    sections = [_section(s, results, found) for s in stages.values()]
+    import os
+
+    href = Path(os.path.relpath(results.resolve(), out.resolve().parent)).as_posix()  # the full-size figures
+    sections = [_section(s, results, found, href) for s in stages.values()]
     for stage in dict.fromkeys(p.stage for p in found if p.stage and p.stage not in stages):
         # a stage whose file cannot be read at all still gets its section, saying so (never a silent gap)
         sections.append({"stage": stage, "title": stage, "unreadable": True, "notes": [], "fmt": _fmt})
