@@ -225,6 +225,7 @@ class Gallery(ABC):
         self.rule = rule
         self._snapshot: Snapshot | None = None
         self._snapshot_token = None
+        self._connection = None  # the backend's open DB-API connection; None once closed
 
     # --- what a backend provides -------------------------------------------------------
     @abstractmethod
@@ -257,8 +258,16 @@ class Gallery(ABC):
     def _export_people(self) -> Iterable[tuple[tuple, list[tuple]]]:
         """((name, created, updated), [(vector bytes, dim, model, version, sha256, created), ...]) per person."""
 
-    @abstractmethod
-    def close(self) -> None: ...
+    # --- the connection every backend holds ------------------------------------------------
+    def _open_connection(self):
+        if self._connection is None:
+            raise GalleryError(f"{self.location}: the gallery is closed")
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     # --- the interface -----------------------------------------------------------------
     def enroll(self, name: str, embeddings, model: str, version: str, image_hashes: Sequence[str], *,

@@ -194,7 +194,6 @@ class PostgresGallery(Gallery):
     def __init__(self, url, rule: OpenSetRule | None = None, *, connect_timeout_s: float = 10.0,
                  lock_timeout_s: float = 30.0, vacuum: str = "full", index_memory: str = "1GB"):
         super().__init__(rule)
-        self._connection = None
         self._conninfo, self.location, self._password = split_url(url)
         if vacuum not in ("full", "plain"):
             raise GalleryError(f"{self.location}: vacuum={vacuum!r} is not 'full' or 'plain'")
@@ -302,16 +301,6 @@ class PostgresGallery(Gallery):
                                          f"({_one_line(error, self._password)})") from None
         except psycopg.Error as error:
             raise GalleryError(f"{action}: {self.location}: {_one_line(error, self._password)}") from None
-
-    def _open_connection(self):
-        if self._connection is None:
-            raise GalleryError(f"{self.location}: the gallery is closed")
-        return self._connection
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
 
     @contextmanager
     def _write(self, action: str):

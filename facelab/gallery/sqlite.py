@@ -68,7 +68,6 @@ class SQLiteGallery(Gallery):
         self.path = Path(path).expanduser().resolve()
         self.location = f"sqlite:///{self.path}"
         self._busy_ms = int(busy_timeout_s * 1000)
-        self._connection = None
         if self.path.is_dir():
             raise GalleryFileError(self.path, "is a folder, not a gallery file")
         exists = self.path.exists() and self.path.stat().st_size > 0  # SQLite itself treats an empty file as new
@@ -153,16 +152,6 @@ class SQLiteGallery(Gallery):
             connection.execute("ROLLBACK")
             raise
         connection.execute("COMMIT")
-
-    def _open_connection(self) -> sqlite3.Connection:
-        if self._connection is None:
-            raise GalleryError(f"{self.location}: the gallery is closed")
-        return self._connection
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
 
     # --- writes --------------------------------------------------------------------------
     def _write_batches(self, batches: Sequence[Batch]) -> list[Enrolment]:
