@@ -209,7 +209,7 @@ PAGE_FIGURE_WIDTH = 1000
 
 
 def _embed_file(folder: Path, name: str) -> tuple[str | None, str | None]:
-    """(base64 PNG, None), or (None, why not). The page is handed out, so only a PNG that really lies inside the
+    """(data URI of the figure as the page shows it, None), or (None, why not). The page is handed out, so only a PNG that really lies inside the
     results folder is embedded: ``../`` paths, absolute paths and symlinks leading out of the folder are refused."""
     root = folder.resolve()
     try:
@@ -229,7 +229,8 @@ def _embed_file(folder: Path, name: str) -> tuple[str | None, str | None]:
         data = fit_for_page(data)
     except Exception:  # noqa: BLE001 - Pillow cannot decode it: the file as it is, the browser may manage
         pass
-    return base64.b64encode(data).decode(), None
+    mime = "image/jpeg" if data.startswith(b"\xff\xd8") else "image/png"  # fit_for_page may choose JPEG
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}", None
 
 
 def fit_for_page(png: bytes, max_width: int = PAGE_FIGURE_WIDTH, max_bytes: int = 80_000) -> bytes:
@@ -261,10 +262,9 @@ def fit_for_page(png: bytes, max_width: int = PAGE_FIGURE_WIDTH, max_bytes: int 
 def _section(s: dict, results: Path, problems: list[ResultsProblem], href: str = "results") -> dict:
     figures = []
     for f in s.get("figures", []):
-        png, why = _embed_file(results, f["file"])
-        if png:
-            mime = "image/jpeg" if base64.b64decode(png[:8]).startswith(b"\xff\xd8") else "image/png"
-            figures.append({"caption": f.get("caption", ""), "png": png, "mime": mime, "href": f"{href}/{f['file']}"})
+        uri, why = _embed_file(results, f["file"])
+        if uri:
+            figures.append({"caption": f.get("caption", ""), "uri": uri, "href": f"{href}/{f['file']}"})
         else:
             problems.append(ResultsProblem(results / f"{s['stage']}.json", why, s["stage"]))
     return {"stage": s["stage"], "title": s.get("title", s["stage"]), "profile": s.get("profile"),
