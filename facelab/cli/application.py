@@ -79,7 +79,7 @@ def cmd_analyze(args) -> int:
         warn(f"{args.jsonl}: {len(rows)} file(s) already analysed there, skipped ({len(pending)} to go)")
     writer = batch.RowWriter(Path(args.jsonl)) if args.jsonl else None
     report = batch.BatchReport({}, {}, resumed=len(rows))
-    client = batch.connect(args.dask) if args.dask else None
+    client = batch.connect(args.dask) if args.dask and pending else None  # nothing left to do: no cluster
     try:
         stream = batch.run_batch(pending, options, client=client, report=report)
         for _, row in tqdm(stream, total=len(pending), desc="analyze", unit="file", disable=None, leave=False):

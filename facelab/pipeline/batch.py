@@ -134,6 +134,8 @@ def run_batch(files: list[str], options: BatchOptions, *, client=None, report: B
     one built from ``options``), in finishing order on the Dask ``client``. A worker that dies takes only its file:
     that row is an error naming it."""
     report = report if report is not None else BatchReport({}, {})
+    if not files:  # e.g. a resumed run with every file done: no models to load, no workers to ask
+        return
     if client is None:
         analyzer = analyzer if analyzer is not None else analyzer_for(options)
         for i, path in enumerate(files):
