@@ -26,10 +26,11 @@ def register(commands, train, evaluate) -> None:
 
     p = evaluate.add_parser(
         "detection", help="AP@0.5/0.3, recall at 10/50/167 false positives and speed on a box-annotated set",
-        description="Images are matched by file stem to a boxes file of lines 'name x_min y_min x_max y_max'. "
+        description="Images are matched by file stem to a boxes file of lines 'name x_min y_min x_max y_max', or a "
+                    "landmarks file of lines 'name x1 y1 ... x6 y6' (boxes by facelab's face box convention). "
                     "Images without lines are face-free. Example (CMU+MIT A+B): --images "
                     "$FACELAB_DATA/cmu_mit_frontal_faces/test_scenes/test --boxes "
-                    "$FACELAB_DATA/cmu_mit_frontal_faces/test_scenes/ground_truth_bboxes.txt")
+                    "$FACELAB_DATA/cmu_mit_frontal_faces/test_scenes/ground_truth_landmarks.txt")
     p.add_argument("--images", required=True, help="folder of images")
     p.add_argument("--boxes", required=True, help="ground-truth boxes file")
     p.add_argument("--model", nargs="+", default=[DETECTORS.default], choices=MODELS, metavar="NAME",
@@ -44,6 +45,22 @@ def register(commands, train, evaluate) -> None:
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_train)
+
+    fast = [n for n in MODELS if not DETECTORS[n].extra.get("slow") and not n.startswith("deepface")]
+    p = train.add_parser(
+        "box-calibration", help="fit each detector's box map to facelab's face box convention on the validation split",
+        description="Every detector draws its own box around a face. This fits, for each detector named, the median "
+                    "offset and size that move its boxes to facelab's convention (a square centred between the eyes "
+                    "and the mouth, side 2.3 x eye-to-mouth), on the detection validation split (composites of "
+                    "training faces in held-out scenes, and dlib's 9 photos; never the CMU+MIT test set). For 'cnn' "
+                    "it refits the CNN's own window calibration, smallest face, pyramid step and threshold "
+                    "(detection_cnn.json). Writes detection_box_calibration.json.")
+    p.add_argument("--model", nargs="+", default=fast, choices=MODELS, metavar="NAME",
+                   help=f"detectors to calibrate (default: {' '.join(fast)})")
+    add_training_output(p, "detection_box_calibration.json (and detection_cnn.json)", profile=False)
+    p.add_argument("--seed", type=int, default=42, help="seed of the validation split (default 42)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_box_calibration)
 
 
 def _annotate(img, faces, out_dir: Path, src: Path) -> Path:
@@ -134,4 +151,28 @@ def cmd_train(args) -> int:
         calibrate_cnn(out, seed=args.seed, log=log)
     if args.json:
         print_json({"model": args.model, "profile": args.profile, "out": str(out), "seconds": hist.get("seconds")})
+    return 0
+
+
+def cmd_box_calibration(args) -> int:
+    from ..detection.calibration import BOX_MAPS_FILE, box_maps, write_box_maps
+    from ..detection.train import calibrate_cnn, calibrate_detectors
+
+    out = Path(training_out(args) or Path("runs") / "box_calibration")
+    log = (lambda *a: None) if args.json else print
+    result = {}
+    if "cnn" in args.model:
+        result["cnn"] = calibrate_cnn(seed=args.seed, log=log, out_dir=out)
+    others = [n for n in args.model if n != "cnn"]
+    fitted = calibrate_detectors(others, seed=args.seed, progress=not args.json, log=log)
+    # detectors not refitted now keep their shipped maps
+    maps = {n: {"map": m} for n, m in box_maps().items() if n not in fitted}
+    maps.update({n: r for n, r in fitted.items() if "map" in r})
+    path = write_box_maps(dict(sorted(maps.items())), out / BOX_MAPS_FILE)
+    result["maps"] = fitted
+    result["out"] = str(path)
+    if args.json:
+        print_json(result)
+    else:
+        print(f"wrote {path}")
     return 0

@@ -17,8 +17,9 @@ from ..config import data_home
 from ..errors import DatasetNotFoundError, FacelabError
 from . import detection_sets, fer2013, lfw, orl
 from ._common import FaceSet, verify_sha256sums
-from .detection_sets import (list_non_face_scenes, load_caltech_crops, load_cmu_mit, load_dlib_boxes,
-                             read_boxes_file, read_cmu_landmarks, read_imglab_xml)
+from .detection_sets import (FACE_BOX_SIDE, face_box_from_points, list_non_face_scenes, load_caltech_crops,
+                             load_cmu_mit, load_dlib_boxes, read_boxes_file, read_cmu_landmarks, read_imglab_xml,
+                             read_landmark_boxes)
 from .fer2013 import (LABEL_NAMES as FER_LABELS, USAGE_TO_SPLIT as FER_USAGES, load_fer2013, load_fer2013_usage,
                       prepare_cache, read_fer_csv, train_val_duplicates)
 from .lfw import Pair, load_lfw_people, pair_paths, pair_people, read_pairs

@@ -1,6 +1,11 @@
 """Detection data: CMU+MIT frontal test sets A+B, dlib's imglab boxes, Caltech face crops, non-face scenes.
 
 Boxes are (x, y, w, h) in pixels of the image, as every facelab detector returns them.
+
+**The face box convention** (:func:`face_box_from_points`): a square centred halfway between the eye centre and the
+mouth centre, of side :data:`FACE_BOX_SIDE` x the eye-to-mouth distance: about brow to chin and ear to ear, the box
+most detectors draw. Test ground truth (CMU+MIT, from its official landmarks), the validation split and every
+detector's box map (:mod:`facelab.detection.calibration`) follow it, so IoU 0.5 means the same on every set.
 """
 from __future__ import annotations
 
@@ -59,33 +64,99 @@ def _read_box_lines(boxes_file: Path) -> dict[str, list[tuple[float, float, floa
 
 read_boxes_file = _read_box_lines
 
+#: side of the convention's square face box, in eye-to-mouth distances: the median of side / eye-to-mouth over
+#: dlib's 43 hand-drawn imglab boxes (examples/faces, whose 68 landmarks give both), 2.3
+FACE_BOX_SIDE = 2.3
+
+
+def face_box_from_points(points) -> np.ndarray:
+    """The convention's box (x, y, w, h) of one face or many from 6 points each (left eye, right eye, nose, left /
+    centre / right mouth corner, as CMU+MIT lists them): (6, 2) -> (4,), (K, 6, 2) -> (K, 4)."""
+    p = np.asarray(points, float)
+    one = p.ndim == 2
+    p = p.reshape(-1, 6, 2)
+    eyes = p[:, :2].mean(1)
+    mouth = p[:, 3:6].mean(1)
+    side = FACE_BOX_SIDE * np.linalg.norm(mouth - eyes, axis=1)
+    centre = (eyes + mouth) / 2
+    boxes = np.column_stack([centre - side[:, None] / 2, side, side])
+    return boxes[0] if one else boxes
+
+
+def points_from_68(marks) -> np.ndarray:
+    """The 6 CMU-style points of dlib's / iBUG's 68 landmarks, (68, 2) or (K, 68, 2) -> (…, 6, 2): eyes = the mean
+    of each eye's six points, nose tip 30, mouth corners 48 and 54, mouth centre = the mean of the inner lips."""
+    m = np.asarray(marks, float)
+    out = np.stack([m[..., 36:42, :].mean(-2), m[..., 42:48, :].mean(-2), m[..., 30, :], m[..., 48, :],
+                    (m[..., 62, :] + m[..., 66, :]) / 2, m[..., 54, :]], axis=-2)
+    return out
+
+
+def clip_boxes(boxes, width: float, height: float) -> np.ndarray:
+    """Boxes (K, 4) cut to the image (a face cut by the border keeps its visible part); empty ones are dropped."""
+    b = np.asarray(boxes, float).reshape(-1, 4)
+    x0, y0 = np.clip(b[:, 0], 0, width), np.clip(b[:, 1], 0, height)
+    x1, y1 = np.clip(b[:, 0] + b[:, 2], 0, width), np.clip(b[:, 1] + b[:, 3], 0, height)
+    out = np.stack([x0, y0, x1 - x0, y1 - y0], axis=1)
+    return out[(out[:, 2] >= 1) & (out[:, 3] >= 1)]
+
+
+def _read_landmark_lines(landmarks_file: Path) -> dict[str, list[np.ndarray]]:
+    """Lines ``name x1 y1 ... x6 y6`` (CMU+MIT's ``ground_truth_landmarks.txt``) → {file stem: [(6, 2) points]};
+    a malformed line raises :class:`BadInputError` naming the file and line."""
+    landmarks_file = Path(landmarks_file)
+    out: dict[str, list] = defaultdict(list)
+    for lineno, line in read_text_lines(landmarks_file, "a landmarks file"):
+        parts = line.split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        if len(parts) != 13:
+            raise BadInputError(landmarks_file, f"line {lineno}: expected a name and 12 coordinates, got {line[:80]!r}")
+        try:
+            pts = np.array(parts[1:], float).reshape(6, 2)
+        except ValueError:
+            raise BadInputError(landmarks_file, f"line {lineno}: coordinates are not numbers: {line[:80]!r}") from None
+        if not np.isfinite(pts).all():
+            raise BadInputError(landmarks_file, f"line {lineno}: coordinates must be finite numbers")
+        out[Path(parts[0]).stem].append(pts)
+    return dict(out)
+
+
+def read_landmark_boxes(landmarks_file) -> dict[str, list[tuple[float, float, float, float]]]:
+    """A 6-point landmarks file as convention boxes: {file stem: [(x, y, w, h), ...]}."""
+    return {k: [tuple(b) for b in face_box_from_points(np.array(v))]
+            for k, v in _read_landmark_lines(Path(landmarks_file)).items()}
+
 
 def cmu_mit_path(root=None) -> Path:
     return locate(CMU, CMU, "test_scenes/ground_truth_bboxes.txt", HOW_CMU, root)
 
 
-def load_cmu_mit(root=None, boxes: str = "ground_truth_bboxes.txt", clip: bool = True) -> list[dict]:
-    """Every image of sets A+B (face-free ones included) with its boxes, sorted by name.
+def load_cmu_mit(root=None, boxes: str = "landmarks", clip: bool = True) -> list[dict]:
+    """Every image of sets A+B (face-free ones included) with its boxes, sorted by name: the detection *test* set
+    (nothing in facelab is tuned on it).
 
-    Each item: ``{"path", "name", "boxes": float array (K, 4) as x, y, w, h}``.
+    Each item: ``{"path", "name", "boxes": float array (K, 4) as x, y, w, h}``. ``boxes="landmarks"`` (default)
+    builds the convention's boxes from the official ``ground_truth_landmarks.txt`` (which also lists images of the
+    other CMU sets; only A+B's are kept); a file name (``"ground_truth_bboxes.txt"``: the older head boxes, about
+    3 x 3.1 eye-to-mouth) reads ``name x_min y_min x_max y_max`` lines and must name only images of A+B.
     Boxes past the border (faces cut by the frame) are clipped when ``clip``.
     """
     base = cmu_mit_path(root) / "test_scenes"
-    gt = _read_box_lines(base / boxes)
+    files = [f for f in sorted((base / "test").iterdir()) if f.suffix.lower() in (".gif", ".jpg", ".png")]
+    if boxes == "landmarks":
+        gt = read_landmark_boxes(base / "ground_truth_landmarks.txt")
+    else:
+        gt = _read_box_lines(base / boxes)
+        missing = set(gt) - {f.stem for f in files}
+        if missing:
+            raise BadInputError(base / boxes, f"names {len(missing)} image(s) not in test/: {sorted(missing)[:5]}")
     items = []
-    for f in sorted((base / "test").iterdir()):
-        if f.suffix.lower() not in (".gif", ".jpg", ".png"):
-            continue
+    for f in files:
         b = np.array(gt.get(f.stem, []), dtype=np.float64).reshape(-1, 4)
         if clip and len(b):
-            W, H = image_size(f)
-            x0 = np.clip(b[:, 0], 0, W); y0 = np.clip(b[:, 1], 0, H)
-            x1 = np.clip(b[:, 0] + b[:, 2], 0, W); y1 = np.clip(b[:, 1] + b[:, 3], 0, H)
-            b = np.stack([x0, y0, x1 - x0, y1 - y0], axis=1)
+            b = clip_boxes(b, *image_size(f))
         items.append({"path": str(f), "name": f.stem, "boxes": b})
-    missing = set(gt) - {it["name"] for it in items}
-    if missing:
-        raise BadInputError(base / boxes, f"names {len(missing)} image(s) not in test/: {sorted(missing)[:5]}")
     return items
 
 

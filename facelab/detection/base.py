@@ -58,12 +58,15 @@ class Detector:
     ``min_score`` is the operating threshold: detections scoring below it are dropped.
     Lower it (e.g. to ``-inf``) to get every candidate for precision-recall curves.
     Subclasses implement ``_detect``; ``detect`` bounds the working size (:data:`DETECT_MAX_PIXELS`), so memory
-    stays bounded whatever the photo's size.
+    stays bounded whatever the photo's size, moves each box to facelab's face box convention by the detector's
+    ``box_map`` (:mod:`facelab.detection.calibration`; the registry sets it) and clips it to the image.
     """
 
     name = "detector"
-    #: default threshold of a detector, chosen on one half of CMU+MIT for facelab's models
+    #: default threshold of a detector (facelab's models: chosen on the detection validation split)
     default_min_score = 0.0
+    #: (dx, dy, sw, sh) to the face box convention, or None to keep the detector's own boxes
+    box_map: tuple | None = None
 
     def __init__(self, min_score: float | None = None):
         self.min_score = self.default_min_score if min_score is None else float(min_score)
@@ -72,15 +75,30 @@ class Detector:
         image = np.asarray(image)
         h, w = image.shape[:2]
         if h * w <= DETECT_MAX_PIXELS:
-            return self._detect(image)
+            return self._framed(self._detect(image), w, h)
         import cv2
 
         f = (DETECT_MAX_PIXELS / (h * w)) ** 0.5
         small = cv2.resize(image, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
         fx, fy = w / small.shape[1], h / small.shape[0]
-        return [Detection((d.box[0] * fx, d.box[1] * fy, d.box[2] * fx, d.box[3] * fy), d.score,
-                          None if d.landmarks is None else np.asarray(d.landmarks, float) * (fx, fy))
-                for d in self._detect(small)]
+        return self._framed([Detection((d.box[0] * fx, d.box[1] * fy, d.box[2] * fx, d.box[3] * fy), d.score,
+                                       None if d.landmarks is None else np.asarray(d.landmarks, float) * (fx, fy))
+                             for d in self._detect(small)], w, h)
+
+    def _framed(self, dets: list[Detection], width: int, height: int) -> list[Detection]:
+        """Boxes through the box map, then cut to the image; a box left with less than 2 px is dropped."""
+        out = []
+        for d in dets:
+            x, y, bw, bh = d.box
+            if self.box_map is not None:
+                dx, dy, sw, sh = self.box_map
+                x, y, bw, bh = x + dx * bw, y + dy * bh, sw * bw, sh * bh
+            x0, y0 = min(max(x, 0.0), width), min(max(y, 0.0), height)
+            x1, y1 = min(max(x + bw, 0.0), width), min(max(y + bh, 0.0), height)
+            if x1 - x0 < 2 or y1 - y0 < 2:
+                continue
+            out.append(Detection((float(x0), float(y0), float(x1 - x0), float(y1 - y0)), d.score, d.landmarks))
+        return out
 
     def _detect(self, image: np.ndarray) -> list[Detection]:  # pragma: no cover - interface
         raise NotImplementedError

@@ -9,17 +9,23 @@ from ..preprocess import list_images, read_image
 
 
 def load_box_set(images_dir, boxes_file) -> list[dict]:
-    """Images of a folder matched by file stem to a ``name x_min y_min x_max y_max`` boxes file.
-    Images without lines have no face (count as face-free). Boxes file names without an image are an error."""
-    from ..data import read_boxes_file
+    """Images of a folder matched by file stem to a ``name x_min y_min x_max y_max`` boxes file, or to a landmarks
+    file of ``name`` and 6 points per line (CMU+MIT's ``ground_truth_landmarks.txt``; boxes by facelab's face box
+    convention, see :func:`facelab.data.face_box_from_points`). Images without lines have no face (count as
+    face-free). Box file names without an image are an error; a landmarks file may list other images too."""
+    from ..data import read_boxes_file, read_landmark_boxes
+    from ..data._common import read_text_lines
 
-    gt = read_boxes_file(boxes_file)
+    fields = next((len(line.split()) for _, line in read_text_lines(boxes_file, "a boxes file")
+                   if line.split() and not line.startswith("#")), 5)
+    landmarks = fields == 13
+    gt = read_landmark_boxes(boxes_file) if landmarks else read_boxes_file(boxes_file)
     files = list_images([images_dir])
     if not files:
         raise FacelabError(f"no image files in {images_dir}")
     stems = {f.stem for f in files}
     missing = sorted(set(gt) - stems)
-    if missing:
+    if missing and not landmarks:
         raise FacelabError(f"{boxes_file}: {len(missing)} name(s) have no image in {images_dir}, e.g. {missing[:3]}")
     return [{"path": str(f), "name": f.stem, "boxes": np.array(gt.get(f.stem, []), float).reshape(-1, 4)}
             for f in files]

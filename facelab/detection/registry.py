@@ -92,7 +92,13 @@ DETECTORS = Registry("detector", [
 
 def get_detector(name: str | None = None, **kw) -> Detector:
     """Build a detector by registry name (the default when None); ``min_score`` (and other keywords) go to its
-    constructor."""
+    constructor. It carries its box map to the face box convention (:func:`facelab.detection.calibration.box_maps`,
+    fitted on the validation split) when one ships."""
+    from .calibration import box_maps
+
     det = DETECTORS.create(name, **kw)
     det.name = name or DETECTORS.default
+    box_map = box_maps().get(det.name)
+    if box_map is not None:
+        det.box_map = tuple(box_map)
     return det

@@ -154,12 +154,17 @@ def cmu_halves(items, seed: int = SEED):
 
 
 def fit_box_calibration(detector: CNNDetector, images, gts, iou_min: float = 0.3) -> list:
-    """Median offset/size of the ground-truth box relative to the detected window (windows matched by IoU)."""
+    """Median offset/size of the ground-truth box relative to the detected window (windows matched by IoU; faces
+    cut by the image border left out)."""
     from .nms import iou_matrix
+
+    from .calibration import _inside
 
     old = list(detector.config.box)
     rows = []
     for im, gt in zip(images, gts):
+        gt = np.asarray(gt, float).reshape(-1, 4)
+        gt = gt[_inside(gt, im.shape[:2])]  # a face cut by the border says nothing about framing
         if not len(gt):
             continue
         win = detector.windows(im)
@@ -183,7 +188,7 @@ def fit_box_calibration(detector: CNNDetector, images, gts, iou_min: float = 0.3
 # ------------------------------------------------------------------ R-CNN
 RCNN_PROFILES = {
     "quick": dict(n_pos=400, copies=1, scenes=12, per_scene=60, n_rand=1000, epochs=1, tune_images=8, lfw=60),
-    "full": dict(n_pos=None, copies=2, scenes=None, per_scene=150, n_rand=10000, epochs=2, tune_images=None, lfw=1500),
+    "full": dict(n_pos=None, copies=2, scenes=None, per_scene=150, n_rand=10000, epochs=2, tune_images=80, lfw=1500),
 }
 
 
@@ -232,15 +237,14 @@ def jitter_boxes(box, n: int, rng, min_iou: float = 0.5, shift: float = 0.2, sca
 
 
 def lfw_face_boxes(n: int, seed: int = SEED, log=None):
-    """Face boxes in ``n`` LFW photos (one per person, chosen at random) found by facelab's shipped CNN detector:
+    """Face boxes in ``n`` LFW photos (one per training person, chosen at random) found by facelab's shipped CNN detector:
     real faces with real surroundings for the R-CNN's SVM and box regression. A photo is kept when the best
     detection is confident (logit >= 2), near the centre and at least 50 px wide (LFW centres one face)."""
-    from ..config import data_home
     from ..preprocess import read_image
+    from .validation import lfw_people_split
 
     det = CNNDetector.load()
-    root = data_home() / "lfw" / "lfw"
-    people = sorted(q for q in root.iterdir() if q.is_dir())
+    people = lfw_people_split(seed)[0]  # training people only: the others are validation faces
     files = [sorted(q.glob("*.jpg"))[0] for q in people]
     files = [files[i] for i in sorted(np.random.default_rng(seed).choice(len(files), min(n, len(files)), replace=False))]
     keep_f, keep_b = [], []
@@ -261,13 +265,14 @@ def lfw_face_boxes(n: int, seed: int = SEED, log=None):
 
 def train_rcnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "detection_rcnn", seed: int = SEED,
                progress: bool = True, verbose: int = 2, log=print) -> dict:
-    """CNN features -> LinearSVC (+1 round of hard negatives) -> ridge box regression (fitted on the CMU+MIT
-    tuning half, see :func:`cmu_halves`) -> ``<prefix>.keras`` (SVM and regression as Dense layers)."""
+    """CNN features -> LinearSVC (+2 rounds of hard negatives) -> ridge box regression, with whole-photo regions
+    from *training* composites (:func:`facelab.detection.validation.composite_set` ``("train", ...)``: training
+    scenes, LFW training people, ORL 1-20; never the validation split or CMU+MIT) -> ``<prefix>.keras`` (SVM and
+    regression as Dense layers)."""
     from sklearn.linear_model import Ridge
     from sklearn.svm import LinearSVC
 
-    from ..data import load_cmu_mit
-    from ..preprocess import read_image
+    from ..preprocess import read_image, to_mode
     from .nms import iou_matrix
     from .proposals import selective_search, warp_regions
     from .rcnn import RCNNConfig, box_targets, dilate, feature_model, head_model
@@ -286,14 +291,15 @@ def train_rcnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "dete
     neg_val = scene_proposals(val_scenes, 40, seed + 1, progress=False, context=ctx)
     log(f"R-CNN: {len(pos)} positive and {len(neg)} negative regions ({time.time() - t0:.0f}s)")
     hist = {"profile": profile, "seed": seed, "context": ctx}
-    # regions of the CMU+MIT tuning half (never the check half): proposals with IoU >= 0.5 against a face are
-    # positives (as R-CNN's fine-tuning set), IoU < 0.3 negatives; the same positives train the box regression
-    tune, _ = cmu_halves(load_cmu_mit(), seed)
-    tune = tune[: p["tune_images"]]
+    # regions of training composites: proposals with IoU >= 0.5 against a face are positives (as R-CNN's
+    # fine-tuning set), IoU < 0.3 negatives; the same positives train the box regression
+    from .validation import composite_set
+
+    tune = composite_set("train", p["tune_images"], n_faces=min(300, 8 * p["tune_images"]), per_scene=1, seed=seed)
     tp_c, tn_c, T, tp48_, tn48 = [], [], [], [], []
     S = RCNNConfig().warp
     for it in tune:
-        g = read_image(it["path"])
+        g = to_mode(it["image"], "grey")
         props = selective_search(g)
         if not len(props):
             continue
@@ -312,7 +318,7 @@ def train_rcnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "dete
             T.append(box_targets(props[best >= 0.5], it["boxes"][k[best >= 0.5]]))
     tp_c, tn_c, T = np.concatenate(tp_c), np.concatenate(tn_c), np.concatenate(T)
     tp48_, tn48 = np.concatenate(tp48_), np.concatenate(tn48)
-    log(f"tuning half: {len(tp_c)} face regions, {len(tn_c)} background regions from {len(tune)} images")
+    log(f"training composites: {len(tp_c)} face regions, {len(tn_c)} background regions from {len(tune)} images")
     # 1. the CNN: like R-CNN's ImageNet network, start from a trained one (facelab's sliding-window CNN, when
     #    its weights exist) and fine-tune it on warped regions; otherwise train it from scratch
     clf = build_classifier(name="rcnn_cnn")
@@ -341,15 +347,15 @@ def train_rcnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "dete
     lp, rj, rt = np.concatenate(lp), np.concatenate(rj), np.concatenate(rt)
     neg48 = np.concatenate([warp_regions(sc, dilate(selective_search(sc), ctx), S) for sc in scenes])
     tp48 = np.concatenate([tp48_, tp48_[:, :, ::-1]])
-    log(f"SVM regions: {len(lp)} LFW face regions, {len(tp48)} tuning-half face regions, {len(neg48)} scene "
-        f"proposals, {len(tn48)} tuning-half background regions ({time.time() - t0:.0f}s)")
+    log(f"SVM regions: {len(lp)} LFW face regions, {len(tp48)} training-composite face regions, {len(neg48)} scene "
+        f"proposals, {len(tn48)} training-composite background regions ({time.time() - t0:.0f}s)")
     fpos = np.concatenate([_features(fmodel, lp)[0], _features(fmodel, tp48)[0]])
     fneg, ftn = _features(fmodel, neg48)[0], _features(fmodel, tn48)[0]
     allf = np.concatenate([fpos, fneg])
     mu, sd = allf.mean(0), allf.std(0) + 1e-6
     z = lambda x: (x - mu) / sd
     # 3. linear SVM, two rounds of hard negatives (margin > -1) from every training-scene proposal and the
-    #    tuning-half background regions
+    #    training-composite background regions
     xn = np.concatenate([fneg[rng.choice(len(fneg), min(20000, len(fneg)), replace=False)], ftn])
     C = 0.01
     svm = LinearSVC(C=C, class_weight="balanced", max_iter=5000, random_state=seed)
@@ -363,7 +369,7 @@ def train_rcnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "dete
         hard = fneg[svm.decision_function(z(fneg)) > -1.0]
         hard2 = ftn[svm.decision_function(z(ftn)) > -1.0]
         hard_counts.append([int(len(hard)), int(len(hard2))])
-        log(f"SVM round {r}: {len(hard)} hard scene regions, {len(hard2)} hard tuning-half background regions")
+        log(f"SVM round {r}: {len(hard)} hard scene regions, {len(hard2)} hard training-composite background regions")
         xn = np.concatenate([xn, hard, hard2])
     val48 = np.concatenate([warp_regions(sc, dilate(selective_search(sc)[:40], ctx), S) for sc in val_scenes])
     fvn = _features(fmodel, val48)[0]
@@ -374,7 +380,7 @@ def train_rcnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "dete
                    "train_face_recall": float((svm.decision_function(z(fpos)) > 0).mean())}
     w = svm.coef_.reshape(-1) / sd
     b = float(svm.intercept_[0] - np.sum(svm.coef_.reshape(-1) * mu / sd))
-    # 4. box regression (ridge) on the flattened map: tuning-half proposals (IoU >= 0.5) + jittered LFW boxes
+    # 4. box regression (ridge) on the flattened map: training-composite proposals (IoU >= 0.5) + jittered LFW boxes
     Fr = np.concatenate([_features(fmodel, tp48_)[1], _features(fmodel, rj)[1]])
     Tr = np.concatenate([T, rt])
     rmu, rsd = Fr.mean(0), Fr.std(0) + 1e-6
@@ -387,9 +393,10 @@ def train_rcnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "dete
     model.save(out_dir / f"{prefix}.keras")
     cfg_file = out_dir / f"{prefix}.json"
     cfg = RCNNConfig.load(cfg_file) if cfg_file.exists() else RCNNConfig()
-    cfg.tuned_on = (f"CNN fine-tuning, SVM (with LFW faces and scene regions) and box regression also fitted on regions "
-                    f"of the CMU+MIT tuning half ({len(tune)} images, cmu_halves seed {seed}); warp, iterations and iomin "
-                    f"chosen by AP@0.3 on the tuning half; the check half is untouched")
+    cfg.tuned_on = (f"CNN fine-tuning, SVM (with LFW faces of training people and scene regions) and box regression "
+                    f"also fitted on regions of {len(tune)} training composites (composite_set('train'), seed {seed}); "
+                    f"CMU+MIT A+B is not used. warp, iterations and iomin were chosen in an earlier round by AP@0.3 "
+                    f"on one half of CMU+MIT and are kept")
     cfg.save(cfg_file)
     hist["seconds"] = time.time() - t0
     (out_dir / f"{prefix}.history.json").write_text(json.dumps(hist, indent=1))
@@ -397,48 +404,104 @@ def train_rcnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "dete
     return hist
 
 
+def _clipped_dets(dets: np.ndarray, image) -> np.ndarray:
+    """(N, 5) boxes + scores cut to the image, as :meth:`Detector.detect` returns them."""
+    H, W = image.shape[:2]
+    d = np.asarray(dets, float).reshape(-1, 5)
+    x0, y0 = np.clip(d[:, 0], 0, W), np.clip(d[:, 1], 0, H)
+    x1, y1 = np.clip(d[:, 0] + d[:, 2], 0, W), np.clip(d[:, 1] + d[:, 3], 0, H)
+    out = np.column_stack([x0, y0, x1 - x0, y1 - y0, d[:, 4]])
+    return out[(out[:, 2] >= 2) & (out[:, 3] >= 2)]
+
+
 def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = SEED, log=print,
-                  min_faces=(24, 28, 32), scale_steps=(1.2, 1.26, 1.3), tolerance: float = 0.005) -> dict:
-    """Fit the choices that need real photos on the CMU+MIT *tuning* half only: the window-to-box calibration,
-    the pyramid (minimum face size and scale step: the cheapest pyramid within ``tolerance`` AP@0.3 of the
-    best) and the default operating threshold (best F1 at IoU 0.5). The other half stays for checking."""
-    from ..data import load_cmu_mit
-    from ..preprocess import read_image
+                  min_faces=(20, 24, 28), scale_steps=(1.2, 1.26), max_time_vs_haar_alt2: float = 0.4, items=None,
+                  out_dir=None) -> dict:
+    """Fit the choices that need whole photos on the detection *validation* split
+    (:func:`facelab.detection.validation.validation_set`; never CMU+MIT, the test set): the window-to-box calibration
+    (to the face box convention), the pyramid (minimum face size and scale step: the most accurate by AP@0.3 whose
+    time on these photos is within ``max_time_vs_haar_alt2`` of Haar alt2's, timed in the same run: the speed
+    target is 0.5x, the margin is for the shared machine's noise) and the default operating threshold (best F1 at
+    IoU 0.5). The config is written to ``out_dir`` (default: beside the weights)."""
+    import time
+
+    from .registry import get_detector
     from .metrics import detection_metrics, match_detections
+    from .validation import validation_set
 
     d = Path(weights_dir) if weights_dir else WEIGHTS_DIR
     det = CNNDetector.load(d, prefix)
     det.min_score = -1e9  # down to the score floor
     det.config.box = [0.0, 0.0, 1.0, 1.0]
-    det.config.min_face, det.config.scale_step = 24.0, 1.2
-    tune, check = cmu_halves(load_cmu_mit(), seed)
-    imgs = [read_image(t["path"]) for t in tune]
-    gts = [t["boxes"] for t in tune]
+    det.config.min_face, det.config.scale_step = float(min(min_faces)), float(min(scale_steps))
+    items = validation_set(seed) if items is None else items
+    imgs = [it["image"] for it in items]
+    gts = [it["boxes"] for it in items]
     for _ in range(3):
         det.config.box = fit_box_calibration(det, imgs, gts)
-    log(f"box calibration on the tuning half: {det.config.box}")
-    scores = {}
+    log(f"box calibration on the validation split: {det.config.box}")
+    alt2 = get_detector("haar-alt2")
+    alt2.detect(imgs[0])
+    t0 = time.perf_counter()
+    for im in imgs:
+        alt2.detect(im)
+    alt2_s = time.perf_counter() - t0
+    scores, rel_time = {}, {}
     for mf in min_faces:
         for st in scale_steps:
             det.config.min_face, det.config.scale_step = float(mf), float(st)
-            dets = [det.postprocess(det.windows(im)) for im in imgs]
+            t0 = time.perf_counter()
+            dets = [_clipped_dets(det.postprocess(det.windows(im)), im) for im in imgs]
+            rel_time[(mf, st)] = (time.perf_counter() - t0) / alt2_s
             scores[(mf, st)] = detection_metrics(dets, gts)["ap30"]
-            log(f"min face {mf}, scale step {st}: AP@0.3 {scores[(mf, st)]:.4f} on the tuning half")
-    best = max(scores.values())
-    # pyramid cost ~ (1 / min_face)^2 / (1 - 1 / step^2): the cheapest good one
-    cost = {k: (1.0 / k[0]) ** 2 / (1 - 1 / k[1] ** 2) for k in scores}
-    mf, st = min((k for k in scores if scores[k] >= best - tolerance), key=lambda k: cost[k])
+            log(f"min face {mf}, scale step {st}: AP@0.3 {scores[(mf, st)]:.4f} on the validation split, "
+                f"{rel_time[(mf, st)]:.2f}x Haar alt2's time")
+    fast = [k for k in scores if rel_time[k] <= max_time_vs_haar_alt2] or [min(rel_time, key=rel_time.get)]
+    mf, st = max(fast, key=lambda k: scores[k])
     det.config.min_face, det.config.scale_step = float(mf), float(st)
-    dets = [det.postprocess(det.windows(im)) for im in imgs]
+    dets = [_clipped_dets(det.postprocess(det.windows(im)), im) for im in imgs]
     s, tp, n = match_detections(dets, gts, 0.5)
     ctp = np.cumsum(tp)
     f1 = 2 * ctp / (np.arange(1, len(tp) + 1) + n)
     k = int(np.argmax(f1))
     det.config.min_score = float(round(s[k], 3))
-    det.config.tuned_on = (f"box, min_face, scale_step, min_score fitted on the CMU+MIT tuning half ({len(tune)} "
-                           f"images, facelab.detection.train.cmu_halves seed {seed}); the other {len(check)} images "
-                           f"check them")
-    det.config.save(d / f"{prefix}.json")
-    log(f"min face {mf}, scale step {st}, operating threshold {det.config.min_score} (F1 {f1[k]:.3f} on the tuning half)")
+    det.config.tuned_on = (f"box, min_face, scale_step, min_score fitted on the detection validation split "
+                           f"(facelab.detection.validation.validation_set seed {seed}: {len(items)} photos, "
+                           f"{sum(len(g) for g in gts)} faces; CMU+MIT A+B is not used): the pyramid is the most accurate "
+                           f"within {max_time_vs_haar_alt2}x Haar alt2's time there. The stage weights and the "
+                           f"speed settings (stage1_peaks, peak_size, chained_pyramid, stage1_threshold) were chosen in "
+                           f"an earlier round on one half of CMU+MIT and are kept")
+    out = Path(out_dir) if out_dir else d
+    out.mkdir(parents=True, exist_ok=True)
+    det.config.save(out / f"{prefix}.json")
+    log(f"min face {mf}, scale step {st}, operating threshold {det.config.min_score} (F1 {f1[k]:.3f} on validation)")
     return {"box": det.config.box, "min_face": mf, "scale_step": st, "min_score": det.config.min_score,
-            "ap30_tuning_half": {f"{a}/{b}": v for (a, b), v in scores.items()}}
+            "ap30_validation": {f"{a}/{b}": v for (a, b), v in scores.items()},
+            "time_vs_haar_alt2_validation": {f"{a}/{b}": round(v, 3) for (a, b), v in rel_time.items()}}
+
+
+def calibrate_detectors(names, seed: int = SEED, progress: bool = True, log=print) -> dict:
+    """Each detector's box map to the face box convention, fitted on the validation split (every detector runs
+    with its own operating threshold and without a map): {name: {"map", "faces"}} or {"unavailable": reason}."""
+    from .calibration import fit_box_map
+    from .metrics import _as_array
+    from .registry import get_detector
+    from .validation import validation_set
+    from tqdm.auto import tqdm
+
+    items = validation_set(seed)
+    out = {}
+    for name in names:
+        try:
+            det = get_detector(name)
+            det.box_map = None
+            dets = [_as_array(det.detect(it["image"])) for it in tqdm(items, desc=f"box map {name}",
+                                                                     disable=not progress, leave=False)]
+        except Exception as exc:  # noqa: BLE001 - a missing peer must not stop the others
+            out[name] = {"unavailable": f"{type(exc).__name__}: {exc}"}
+            log(f"{name}: unavailable ({out[name]['unavailable']})")
+            continue
+        box_map, n = fit_box_map(dets, [it["boxes"] for it in items], [it["image"].shape[:2] for it in items])
+        out[name] = {"map": box_map, "faces": n}
+        log(f"{name}: map {box_map} from {n} faces")
+    return out
