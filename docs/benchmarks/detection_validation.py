@@ -2,7 +2,9 @@
 
 Validation (:func:`facelab.detection.validation.validation_set`: composites of training-source faces in held-out
 scenes, and dlib's 9 photos) is where facelab's choices and every box map were fitted; A+B is untouched by tuning.
-The drop from one to the other is what a choice fitted on validation loses on unseen photos. Each detector runs
+The drop from one to the other is what a choice fitted on validation loses on unseen photos. Validation is also
+scored in its two parts: the composites (pasted faces: a detector trained on composites may learn their seams) and
+dlib's 9 real photos. Each detector runs
 through :func:`facelab.detection.registry.get_detector` (box map applied, boxes clipped), at its lowest threshold
 for full precision-recall curves, as `facelab eval detection` does. Prints and writes JSON.
 
@@ -46,6 +48,13 @@ def main() -> None:
                 continue
             m = r["metrics"]
             row[split] = {k: round(float(m[k]), 4) for k in ("ap30", "ap50", "s_per_image")}
+            if split == "validation":  # its two parts: pasted faces, and dlib's real photos (43 faces)
+                from facelab.detection.metrics import detection_metrics
+
+                for part, keep in (("composites", False), ("dlib_photos", True)):
+                    sel = [k for k, it in enumerate(items) if it["name"].startswith("dlib_") == keep]
+                    mp = detection_metrics([r["detections"][k] for k in sel], [items[k]["boxes"] for k in sel])
+                    row[split][part] = {k: round(float(mp[k]), 4) for k in ("ap30", "ap50")}
     alt2 = out["detectors"].get("haar-alt2", {}).get("test_cmu_mit_ab", {}).get("s_per_image")
     for name, row in out["detectors"].items():
         v, t = row.get("validation", {}), row.get("test_cmu_mit_ab", {})

@@ -141,13 +141,16 @@ def cmd_eval(args) -> int:
 
 def cmd_train(args) -> int:
     from ..config import training_dir
-    from ..detection.train import calibrate_cnn, train_cnn, train_rcnn
+    from ..detection.train import calibrate_cnn, finetune_cnn_photo_negatives, train_cnn, train_rcnn
 
     fn = train_cnn if args.model == "cnn" else train_rcnn
     out = training_dir(f"detection_{args.model}", args.profile, training_out(args))
     log = (lambda *a: None) if args.json else print
     hist = fn(args.profile, out_dir=out, seed=args.seed, progress=not args.json, verbose=0 if args.json else 2, log=log)
     if args.model == "cnn" and args.profile == "full":
+        # the recipe's last round (false alarms in people photos), then the choices made on the validation split
+        finetune_cnn_photo_negatives(out, out, seed=args.seed, log=log, verbose=0 if args.json else 2,
+                                     progress=not args.json)
         calibrate_cnn(out, seed=args.seed, log=log)
     if args.json:
         print_json({"model": args.model, "profile": args.profile, "out": str(out), "seconds": hist.get("seconds")})
