@@ -9,8 +9,12 @@ def test_detection_results_json(bench_run):
     metrics = r["metrics"]
     models = {m["model"] for m in metrics}
     assert {"cnn", "rcnn", "haar", "haar-alt2", "ssd"} <= models
-    assert all(m["dataset"] == "cmu_mit_frontal_faces" and m["split"] for m in metrics)
-    total = {m["model"]: m["value"] for m in metrics if m["metric"] == "ap30" and m["split"].startswith("sets A+B")}
+    # the test set and the validation split, each named: every choice was made on the second, never the first
+    assert {m["dataset"] for m in metrics} == {"cmu_mit_frontal_faces", "detection validation split"}
+    assert all(m["split"] for m in metrics)
+    assert all(m["split"].startswith("test: ") for m in metrics if m["dataset"] == "cmu_mit_frontal_faces")
+    assert {"cnn", "rcnn", "haar"} <= {m["model"] for m in metrics if m["dataset"] == "detection validation split"}
+    total = {m["model"]: m["value"] for m in metrics if m["metric"] == "ap30" and m["split"].startswith("test: sets A+B")}
     assert all(0 <= v <= 1 for v in total.values())
     # the shipped CNN beats the Haar cascade on the quick subset too
     assert total["cnn"] > total["haar"]
