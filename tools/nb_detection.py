@@ -284,10 +284,22 @@ ok = {k: v for k, v in res.items() if "detections" in v}
 viz.pr_plot(axes[0], ok, gts, 0.5); viz.pr_plot(axes[1], ok, gts, 0.3)
 rw.figure(fig, "pr_curves", f"precision-recall of every detector, CMU+MIT {split}"); plt.show()
 speed = [{"model": r["model"], "s_per_image": r["s_per_image"], "mp_per_s": r["mp_per_s"]} for r in rows]
+by_speed = {s["model"]: s["s_per_image"] for s in speed}
 rw.table("speed", speed)
 fig, ax = plt.subplots(figsize=(7, 3))
 ax.barh([s["model"] for s in speed], [s["s_per_image"] for s in speed]); ax.set_xlabel("seconds per image"); ax.set_xscale("log")
 rw.figure(fig, "speed", "seconds per image (log scale)"); plt.show()
+# speed against accuracy: every detector of the run, the slow peers included
+fig, ax = plt.subplots(figsize=(7.5, 4.5))
+for r in rows:
+    ax.scatter(r["s_per_image"], r["ap30"], marker="s" if not r["baseline"] else "o", s=40,
+               color="tab:red" if not r["baseline"] else "tab:blue")
+    ax.annotate(r["model"], (r["s_per_image"], r["ap30"]), textcoords="offset points", xytext=(4, 3), fontsize=8)
+if "haar-alt2" in by_speed:
+    ax.axvline(0.5 * by_speed["haar-alt2"], color="grey", ls="--", lw=1); ax.text(0.5 * by_speed["haar-alt2"], ax.get_ylim()[0], " 0.5x Haar alt2", fontsize=7, va="bottom")
+ax.set_xscale("log"); ax.set_xlabel("seconds per image (log)"); ax.set_ylabel(f"AP@0.3, {split}")
+ax.set_title("speed and accuracy (facelab red squares, baselines and peers blue)", fontsize=9)
+rw.figure(fig, "speed_accuracy", "AP@0.3 against seconds per image, every detector of the run"); plt.show()
 """)
 md("""
 ## 8. What the CNN detector misses, and what it takes for a face

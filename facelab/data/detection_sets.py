@@ -26,7 +26,8 @@ CALTECH = "caltech_web_faces_crops"
 NONFACE = "non_face_scenes"
 
 HOW_CMU = ("No official download is online any more: copy the CMU/MIT 'test_scenes' folder (test/*.gif, list.html, "
-           "ground_truth_bboxes.txt) into $FACELAB_DATA/cmu_mit_frontal_faces/ (see datasets/cmu_mit_frontal_faces.md).")
+           "ground_truth_landmarks.txt, ground_truth_bboxes.txt) into $FACELAB_DATA/cmu_mit_frontal_faces/ "
+           "(see datasets/cmu_mit_frontal_faces.md).")
 HOW_DLIB = ("Copy dlib's examples/faces/ (the 9 PASCAL VOC photos and training.xml / testing.xml) into "
             "$FACELAB_DATA/dlib_faces_boxes/ (see datasets/dlib_faces_boxes.md).")
 HOW_CALTECH = ("Copy the 36x36 Caltech WebFaces crops ('Caltech_CropFaces/*.jpg') into "
@@ -129,7 +130,7 @@ def read_landmark_boxes(landmarks_file) -> dict[str, list[tuple[float, float, fl
 
 
 def cmu_mit_path(root=None) -> Path:
-    return locate(CMU, CMU, "test_scenes/ground_truth_bboxes.txt", HOW_CMU, root)
+    return locate(CMU, CMU, "test_scenes/ground_truth_landmarks.txt", HOW_CMU, root)
 
 
 def load_cmu_mit(root=None, boxes: str = "landmarks", clip: bool = True) -> list[dict]:

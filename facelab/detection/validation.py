@@ -44,7 +44,9 @@ def lfw_people_split(seed: int = SEED) -> tuple[list, list]:
 
 
 @lru_cache(maxsize=1)
-def _dlib_models():
+def dlib_hog_and_landmarks():
+    """dlib's HOG face detector and 68-point shape predictor (its weights from ``face_recognition_models``), loaded
+    once: they label the validation faces and guard the CNN's people-photo negatives."""
     from ..models.peer_files import face_recognition_models_file, import_peer
 
     dlib = import_peer("dlib", "the detection validation split")
@@ -58,7 +60,7 @@ def landmark_face(image: np.ndarray) -> np.ndarray | None:
     HOG detector finds (upsample 1), from ``shape_predictor_68`` of ``face_recognition_models``; None if none."""
     from ..data.detection_sets import points_from_68
 
-    detector, predictor = _dlib_models()
+    detector, predictor = dlib_hog_and_landmarks()
     grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     grey = np.ascontiguousarray(grey)
     rects = detector(grey, 1)
