@@ -245,6 +245,18 @@ def clip_box(box: Sequence[float], width: int, height: int) -> tuple[int, int, i
     return x0, y0, max(0, x1 - x0), max(0, y1 - y0)
 
 
+def clip_boxes(boxes, width: float, height: float, min_side: float = 1.0) -> np.ndarray:
+    """Boxes (K, 4) x, y, w, h, in float pixels, cut to the image (a face cut by the border keeps its visible part);
+    boxes left narrower or lower than ``min_side`` are dropped. Columns after the fourth (a score, an index) are
+    carried along unchanged."""
+    b = np.asarray(boxes, float)
+    b = b.reshape(-1, b.shape[-1] if b.ndim == 2 else 4)
+    x0, y0 = np.clip(b[:, 0], 0, width), np.clip(b[:, 1], 0, height)
+    x1, y1 = np.clip(b[:, 0] + b[:, 2], 0, width), np.clip(b[:, 1] + b[:, 3], 0, height)
+    out = np.column_stack([x0, y0, x1 - x0, y1 - y0, b[:, 4:]])
+    return out[(out[:, 2] >= min_side) & (out[:, 3] >= min_side)]
+
+
 def crop_face(image: np.ndarray, box: Sequence[float], size: int | tuple[int, int] | None = None,
               margin: float = 0.0, square: bool = True) -> np.ndarray:
     """Cut the face in ``box`` (x, y, w, h), grown by ``margin`` (fraction of the size) and made square.

@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facelab.data.detection_sets import clip_boxes, face_box_from_points, points_from_68
+from facelab.data.detection_sets import face_box_from_points, points_from_68
 from facelab.detection.calibration import apply_box_map, box_maps, fit_box_map
 from facelab.detection.nms import iou_matrix
+from facelab.preprocess import clip_boxes
 
 
 def test_face_box_convention_is_a_square_between_eyes_and_mouth():

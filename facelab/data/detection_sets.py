@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BadInputError
-from ..preprocess import image_size, read_bytes, read_image
+from ..preprocess import clip_boxes, image_size, read_bytes, read_image
 from ._common import MAX_TEXT_BYTES, FaceSet, locate, read_text_lines
 
 CMU = "cmu_mit_frontal_faces"
@@ -36,30 +36,39 @@ HOW_NONFACE = ("Copy the face-free scene photos (*.jpg) into $FACELAB_DATA/non_f
                "(see datasets/non_face_scenes.md).")
 
 
-def _read_box_lines(boxes_file: Path) -> dict[str, list[tuple[float, float, float, float]]]:
+def _named_number_lines(file: Path, lines, n_values: int, form: str):
+    """``(line number, file stem, values)`` for each ``name v1 ... vN`` line (blank and ``#`` lines skipped); a line
+    with the wrong number of fields or values that are not finite numbers raises :class:`BadInputError` naming the
+    file and line. The shared parser of the boxes and landmarks files."""
+    for lineno, line in lines:
+        parts = line.split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        if len(parts) != n_values + 1:
+            raise BadInputError(file, f"line {lineno}: expected {form}, got {line[:80]!r}")
+        try:
+            values = [float(v) for v in parts[1:]]
+        except ValueError:
+            raise BadInputError(file, f"line {lineno}: coordinates are not numbers: {line[:80]!r}") from None
+        if not np.isfinite(values).all():
+            raise BadInputError(file, f"line {lineno}: coordinates must be finite numbers, got {line[:80]!r}")
+        yield lineno, Path(parts[0]).stem, values
+
+
+def _read_box_lines(boxes_file: Path, lines=None) -> dict[str, list[tuple[float, float, float, float]]]:
     """Lines ``name x_min y_min x_max y_max`` → {file stem: [(x, y, w, h), ...]}.
 
     The file is UTF-8 (a BOM is accepted); a line with too few fields, coordinates that are
     not finite numbers (``nan``, ``inf``) or a box of no or negative size raises
-    :class:`BadInputError` naming the file and line.
+    :class:`BadInputError` naming the file and line. ``lines``: the file's lines when already read.
     """
     boxes_file = Path(boxes_file)
+    lines = read_text_lines(boxes_file, "a boxes file") if lines is None else lines
     out: dict[str, list] = defaultdict(list)
-    for lineno, line in read_text_lines(boxes_file, "a boxes file"):
-        parts = line.split()
-        if not parts or parts[0].startswith("#"):
-            continue
-        if len(parts) != 5:
-            raise BadInputError(boxes_file, f"line {lineno}: expected 'name x_min y_min x_max y_max', got {line[:80]!r}")
-        try:
-            x0, y0, x1, y1 = map(float, parts[1:])
-        except ValueError:
-            raise BadInputError(boxes_file, f"line {lineno}: coordinates are not numbers: {line[:80]!r}") from None
-        if not np.isfinite([x0, y0, x1, y1]).all():
-            raise BadInputError(boxes_file, f"line {lineno}: coordinates must be finite numbers, got {line[:80]!r}")
+    for lineno, name, (x0, y0, x1, y1) in _named_number_lines(boxes_file, lines, 4, "'name x_min y_min x_max y_max'"):
         if x1 <= x0 or y1 <= y0:
             raise BadInputError(boxes_file, f"line {lineno}: empty box (x_max <= x_min or y_max <= y_min)")
-        out[Path(parts[0]).stem].append((x0, y0, x1 - x0, y1 - y0))
+        out[name].append((x0, y0, x1 - x0, y1 - y0))
     return dict(out)
 
 
@@ -93,40 +102,32 @@ def points_from_68(marks) -> np.ndarray:
     return out
 
 
-def clip_boxes(boxes, width: float, height: float) -> np.ndarray:
-    """Boxes (K, 4) cut to the image (a face cut by the border keeps its visible part); empty ones are dropped."""
-    b = np.asarray(boxes, float).reshape(-1, 4)
-    x0, y0 = np.clip(b[:, 0], 0, width), np.clip(b[:, 1], 0, height)
-    x1, y1 = np.clip(b[:, 0] + b[:, 2], 0, width), np.clip(b[:, 1] + b[:, 3], 0, height)
-    out = np.stack([x0, y0, x1 - x0, y1 - y0], axis=1)
-    return out[(out[:, 2] >= 1) & (out[:, 3] >= 1)]
-
-
-def _read_landmark_lines(landmarks_file: Path) -> dict[str, list[np.ndarray]]:
+def _read_landmark_lines(landmarks_file: Path, lines=None) -> dict[str, list[np.ndarray]]:
     """Lines ``name x1 y1 ... x6 y6`` (CMU+MIT's ``ground_truth_landmarks.txt``) → {file stem: [(6, 2) points]};
     a malformed line raises :class:`BadInputError` naming the file and line."""
     landmarks_file = Path(landmarks_file)
+    lines = read_text_lines(landmarks_file, "a landmarks file") if lines is None else lines
     out: dict[str, list] = defaultdict(list)
-    for lineno, line in read_text_lines(landmarks_file, "a landmarks file"):
-        parts = line.split()
-        if not parts or parts[0].startswith("#"):
-            continue
-        if len(parts) != 13:
-            raise BadInputError(landmarks_file, f"line {lineno}: expected a name and 12 coordinates, got {line[:80]!r}")
-        try:
-            pts = np.array(parts[1:], float).reshape(6, 2)
-        except ValueError:
-            raise BadInputError(landmarks_file, f"line {lineno}: coordinates are not numbers: {line[:80]!r}") from None
-        if not np.isfinite(pts).all():
-            raise BadInputError(landmarks_file, f"line {lineno}: coordinates must be finite numbers")
-        out[Path(parts[0]).stem].append(pts)
+    for _, name, values in _named_number_lines(landmarks_file, lines, 12, "a name and 12 coordinates"):
+        out[name].append(np.array(values).reshape(6, 2))
     return dict(out)
 
 
-def read_landmark_boxes(landmarks_file) -> dict[str, list[tuple[float, float, float, float]]]:
+def read_landmark_boxes(landmarks_file, lines=None) -> dict[str, list[tuple[float, float, float, float]]]:
     """A 6-point landmarks file as convention boxes: {file stem: [(x, y, w, h), ...]}."""
     return {k: [tuple(b) for b in face_box_from_points(np.array(v))]
-            for k, v in _read_landmark_lines(Path(landmarks_file)).items()}
+            for k, v in _read_landmark_lines(Path(landmarks_file), lines).items()}
+
+
+def read_ground_truth(path) -> tuple[dict[str, list[tuple[float, float, float, float]]], bool]:
+    """(boxes by file stem, whether the file held landmarks) of a boxes file (5 fields a line) or a 6-point
+    landmarks file (13 fields a line: boxes by the face box convention), told apart by its first data line."""
+    path = Path(path)
+    lines = read_text_lines(path, "a boxes file")
+    fields = next((len(line.split()) for _, line in lines if line.split() and not line.startswith("#")), 5)
+    if fields == 13:
+        return read_landmark_boxes(path, lines), True
+    return _read_box_lines(path, lines), False
 
 
 def cmu_mit_path(root=None) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..preprocess import read_image, to_mode
+from ..preprocess import clip_boxes, read_image, to_mode
 
 
 @dataclass
@@ -87,18 +87,16 @@ class Detector:
 
     def _framed(self, dets: list[Detection], width: int, height: int) -> list[Detection]:
         """Boxes through the box map, then cut to the image; a box left with less than 2 px is dropped."""
-        out = []
-        for d in dets:
-            x, y, bw, bh = d.box
-            if self.box_map is not None:
-                dx, dy, sw, sh = self.box_map
-                x, y, bw, bh = x + dx * bw, y + dy * bh, sw * bw, sh * bh
-            x0, y0 = min(max(x, 0.0), width), min(max(y, 0.0), height)
-            x1, y1 = min(max(x + bw, 0.0), width), min(max(y + bh, 0.0), height)
-            if x1 - x0 < 2 or y1 - y0 < 2:
-                continue
-            out.append(Detection((float(x0), float(y0), float(x1 - x0), float(y1 - y0)), d.score, d.landmarks))
-        return out
+        if not dets:
+            return []
+        from .calibration import apply_box_map
+
+        boxes = np.array([d.box for d in dets], float)
+        if self.box_map is not None:
+            boxes = apply_box_map(boxes, self.box_map)
+        kept = clip_boxes(np.column_stack([boxes, np.arange(len(dets))]), width, height, min_side=2)
+        return [Detection(tuple(float(v) for v in row[:4]), dets[int(row[4])].score, dets[int(row[4])].landmarks)
+                for row in kept]
 
     def _detect(self, image: np.ndarray) -> list[Detection]:  # pragma: no cover - interface
         raise NotImplementedError

@@ -13,13 +13,9 @@ def load_box_set(images_dir, boxes_file) -> list[dict]:
     file of ``name`` and 6 points per line (CMU+MIT's ``ground_truth_landmarks.txt``; boxes by facelab's face box
     convention, see :func:`facelab.data.face_box_from_points`). Images without lines have no face (count as
     face-free). Box file names without an image are an error; a landmarks file may list other images too."""
-    from ..data import read_boxes_file, read_landmark_boxes
-    from ..data._common import read_text_lines
+    from ..data.detection_sets import read_ground_truth
 
-    fields = next((len(line.split()) for _, line in read_text_lines(boxes_file, "a boxes file")
-                   if line.split() and not line.startswith("#")), 5)
-    landmarks = fields == 13
-    gt = read_landmark_boxes(boxes_file) if landmarks else read_boxes_file(boxes_file)
+    gt, landmarks = read_ground_truth(boxes_file)
     files = list_images([images_dir])
     if not files:
         raise FacelabError(f"no image files in {images_dir}")

@@ -45,10 +45,10 @@ def photometric_jitter(g: np.ndarray, rng) -> np.ndarray:
     return np.clip(x * 255 + 0.5, 0, 255).astype(np.uint8)
 
 
-def load_scene(path, max_side: int = 800) -> np.ndarray:
-    """A non-face scene as grey, shrunk so its longer side is at most ``max_side``."""
-    img = read_image(path, "grey")
-    s = max_side / max(img.shape)
+def load_scene(path, max_side: int = 800, mode: str = "grey") -> np.ndarray:
+    """A non-face scene as grey (or ``mode``), shrunk so its longer side is at most ``max_side``."""
+    img = read_image(path, mode)
+    s = max_side / max(img.shape[:2])
     if s < 1:
         img = cv2.resize(img, (max(1, round(img.shape[1] * s)), max(1, round(img.shape[0] * s))),
                          interpolation=cv2.INTER_AREA)

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from ..config import DEFAULT_PROFILE, SEED, WEIGHTS_DIR, set_seeds, training_dir
+from ..preprocess import clip_boxes
 from .cnn import WIN, CNNConfig, CNNDetector, build_classifier, build_stage1
 from .patches import augment_faces, load_scene, random_negatives, split_scenes
 
@@ -154,7 +155,7 @@ def mine_photo_negatives(detector: CNNDetector, n_photos: int = 1500, seed: int 
     a photo where neither finds a face is skipped. Returned as 36x36 grey crops."""
     from tqdm.auto import tqdm
 
-    from ..preprocess import read_image
+    from ..preprocess import read_image, to_mode
     from .nms import iou_matrix
     from .registry import get_detector
     from .validation import dlib_hog_and_landmarks, lfw_people_split
@@ -171,7 +172,7 @@ def mine_photo_negatives(detector: CNNDetector, n_photos: int = 1500, seed: int 
     try:
         for f in tqdm(files, desc="hard negatives in people photos", disable=not progress, leave=False):
             img = read_image(f, "bgr")
-            grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+            grey = to_mode(img, "grey")
             faces = [(r.left(), r.top(), r.width(), r.height()) for r in hog(grey, 1)] + [d.box for d in mtcnn.detect(img)]
             if not faces:
                 continue
@@ -375,10 +376,11 @@ def train_rcnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "dete
 
     tune = composite_set("train", p["tune_images"], n_faces=min(300, 8 * p["tune_images"]), per_scene=1, seed=seed)
     S = RCNNConfig().warp
-    # (empty arrays first, so that a run without composites, tune_images 0, trains on LFW and scenes alone)
-    tp_c, tn_c, T = [np.zeros((0, WIN, WIN), np.uint8)] * 2 + [np.zeros((0, 4))]
-    tp48_, tn48 = [np.zeros((0, S, S), np.uint8)] * 2
-    tp_c, tn_c, T, tp48_, tn48 = [tp_c], [tn_c], [T], [tp48_], [tn48]
+    # each list starts with an empty array, so that a run without composites (tune_images 0) trains on LFW and
+    # scenes alone
+    tp_c, tn_c = [np.zeros((0, WIN, WIN), np.uint8)], [np.zeros((0, WIN, WIN), np.uint8)]
+    tp48_, tn48 = [np.zeros((0, S, S), np.uint8)], [np.zeros((0, S, S), np.uint8)]
+    T = [np.zeros((0, 4))]
     for it in tune:
         g = to_mode(it["image"], "grey")
         props = selective_search(g)
@@ -487,12 +489,7 @@ def train_rcnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "dete
 
 def _clipped_dets(dets: np.ndarray, image) -> np.ndarray:
     """(N, 5) boxes + scores cut to the image, as :meth:`Detector.detect` returns them."""
-    H, W = image.shape[:2]
-    d = np.asarray(dets, float).reshape(-1, 5)
-    x0, y0 = np.clip(d[:, 0], 0, W), np.clip(d[:, 1], 0, H)
-    x1, y1 = np.clip(d[:, 0] + d[:, 2], 0, W), np.clip(d[:, 1] + d[:, 3], 0, H)
-    out = np.column_stack([x0, y0, x1 - x0, y1 - y0, d[:, 4]])
-    return out[(out[:, 2] >= 2) & (out[:, 3] >= 2)]
+    return clip_boxes(np.asarray(dets, float).reshape(-1, 5), image.shape[1], image.shape[0], min_side=2)
 
 
 def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = SEED, log=print,
@@ -528,7 +525,7 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
     alt2 = get_detector("haar-alt2")
     alt2.detect(imgs[0])
     pyramids = [(mf, st) for mf in min_faces for st in scale_steps]
-    found = {k: [] for k in pyramids}
+    found, windows_of = {k: [] for k in pyramids}, {k: [] for k in pyramids}
     seconds = {k: 0.0 for k in pyramids + ["haar-alt2"]}
     for im in imgs:
         t0 = time.perf_counter()
@@ -537,8 +534,10 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
         for k in pyramids:
             det.config.min_face, det.config.scale_step = float(k[0]), float(k[1])
             t0 = time.perf_counter()
-            found[k].append(_clipped_dets(det.postprocess(det.windows(im)), im))
+            w = det.windows(im)
+            found[k].append(_clipped_dets(det.postprocess(w), im))
             seconds[k] += time.perf_counter() - t0
+            windows_of[k].append(w)  # kept: the containment step below reuses the chosen pyramid's windows
     scores = {k: detection_metrics(found[k], gts)["ap30"] for k in pyramids}
     rel_time = {k: seconds[k] / seconds["haar-alt2"] for k in pyramids}
     for (mf, st) in pyramids:
@@ -547,7 +546,7 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
     fast = [k for k in scores if rel_time[k] <= max_time_vs_haar_alt2] or [min(rel_time, key=rel_time.get)]
     mf, st = max(fast, key=lambda k: scores[k])
     det.config.min_face, det.config.scale_step = float(mf), float(st)
-    windows = [det.windows(im) for im in imgs]
+    windows = windows_of[(mf, st)]
     by_containment = {}
     for c in containments:
         det.config.containment = float(c)

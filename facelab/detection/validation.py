@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from ..config import SEED
+from ..preprocess import to_mode
 
 #: share of LFW people, and ORL subjects (by number), that are validation faces: never used to train a detector
 LFW_VAL_FRACTION = 0.2
@@ -61,8 +62,7 @@ def landmark_face(image: np.ndarray) -> np.ndarray | None:
     from ..data.detection_sets import points_from_68
 
     detector, predictor = dlib_hog_and_landmarks()
-    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    grey = np.ascontiguousarray(grey)
+    grey = np.ascontiguousarray(to_mode(image, "grey"))
     rects = detector(grey, 1)
     if not len(rects):
         return None
@@ -115,7 +115,9 @@ def _soft_mask(size: int) -> np.ndarray:
 def composite_photo(scene: np.ndarray, faces, rng) -> tuple[np.ndarray, np.ndarray]:
     """(photo, convention boxes (K, 4) clipped to it): ``faces`` (photo, 6 points) pasted into ``scene`` (BGR) at
     random sizes and places, without overlapping one another, then the whole photo degraded."""
-    from ..data.detection_sets import clip_boxes, face_box_from_points
+    from ..data.detection_sets import face_box_from_points
+    from ..preprocess import clip_boxes
+    from .nms import iou_matrix
 
     photo = scene.astype(np.float32).copy()
     H, W = photo.shape[:2]
@@ -140,7 +142,7 @@ def composite_photo(scene: np.ndarray, faces, rng) -> tuple[np.ndarray, np.ndarr
                 cx, cy = rng.uniform(target / 2, max(target / 2 + 1, W - target / 2)), \
                     rng.uniform(target / 2, max(target / 2 + 1, H - target / 2))
             new = np.array([cx - target / 2, cy - target / 2, target, target])
-            if all(_overlap(new, p) == 0 for p in placed):
+            if not placed or iou_matrix(new[None], np.array(placed)).max() == 0:
                 break
         else:
             continue
@@ -167,12 +169,6 @@ def composite_photo(scene: np.ndarray, faces, rng) -> tuple[np.ndarray, np.ndarr
     return photo, clip_boxes(np.array(boxes).reshape(-1, 4), W, H)
 
 
-def _overlap(a, b) -> float:
-    iw = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    ih = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    return max(iw, 0) * max(ih, 0)
-
-
 def _degrade(photo: np.ndarray, rng) -> np.ndarray:
     """Blur, gamma and contrast, sensor noise, JPEG, and a quarter of the photos made grey."""
     x = photo / 255.0
@@ -189,18 +185,8 @@ def _degrade(photo: np.ndarray, rng) -> np.ndarray:
         ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 90))])
         out = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     if rng.random() < 0.25:
-        out = cv2.cvtColor(out, cv2.COLOR_BGR2GRAY)
+        out = to_mode(out, "grey")
     return out
-
-
-def _scene(path) -> np.ndarray:
-    from ..preprocess import read_image
-
-    img = read_image(path, "bgr")
-    s = MAX_SIDE / max(img.shape[:2])
-    if s < 1:
-        img = cv2.resize(img, (round(img.shape[1] * s), round(img.shape[0] * s)), interpolation=cv2.INTER_AREA)
-    return img
 
 
 def composite_set(split: str = "val", n_scenes: int | None = None, n_faces: int = 300, per_scene: int = 2,
@@ -209,7 +195,7 @@ def composite_set(split: str = "val", n_scenes: int | None = None, n_faces: int 
     training scenes for "train"; the first ``n_scenes``), sharing ``n_faces`` faces of that split, 1 to 8 a photo.
     Items: ``{"name", "image", "boxes"}``."""
     from ..data import list_non_face_scenes
-    from .patches import split_scenes
+    from .patches import load_scene, split_scenes
 
     train_scenes, val_scenes = split_scenes(list_non_face_scenes(), seed=seed)
     scenes = (val_scenes if split == "val" else train_scenes)[:n_scenes]
@@ -223,7 +209,7 @@ def composite_set(split: str = "val", n_scenes: int | None = None, n_faces: int 
         f = scenes[i // per_scene]
         chosen = [faces[(k + j) % len(faces)] for j in range(counts[i])]
         k += counts[i]
-        photo, boxes = composite_photo(_scene(f), chosen, rng)
+        photo, boxes = composite_photo(load_scene(f, MAX_SIDE, mode="bgr"), chosen, rng)
         items.append({"name": f"{split}_{f.stem}_{i % per_scene}", "image": photo, "boxes": boxes})
     return items
 
@@ -231,8 +217,8 @@ def composite_set(split: str = "val", n_scenes: int | None = None, n_faces: int 
 def dlib_photos() -> list[dict]:
     """dlib's 9 VOC photos with convention boxes from their hand-placed 68 landmarks (43 faces)."""
     from ..data import load_dlib_boxes
-    from ..data.detection_sets import clip_boxes, face_box_from_points, points_from_68
-    from ..preprocess import read_image
+    from ..data.detection_sets import face_box_from_points, points_from_68
+    from ..preprocess import clip_boxes, read_image
 
     items = []
     for split in ("training", "testing"):
