@@ -217,3 +217,47 @@ def test_figures_are_fitted_to_the_page_and_the_full_size_file_is_linked(tmp_pat
     w.write()
     html = render_report(tmp_path / "results", tmp_path / "index.html").read_text()
     assert 'href="results/detection_wide.png"' in html
+
+
+def _bench_reports(folder, profile="full", status="ok"):
+    """A reports folder as `facelab bench` leaves it: one stage's results, its executed HTML, the run history."""
+    from facelab.evaluation.results import STATUS_FILE
+
+    w = ResultsWriter("detection", "Detection", profile=profile, out_dir=folder / "results")
+    w.add("cnn", "AP@0.3", 0.951, "A+B", "cmu").write()
+    (folder / "executed").mkdir(parents=True)
+    (folder / "executed" / "02_detection.html").write_text("<html>executed</html>")
+    old = {"notebook": "02_detection.ipynb", "profile": "quick", "status": "failed", "results": []}
+    new = {"notebook": "02_detection.ipynb", "profile": profile, "status": status, "results": ["detection.json"],
+           "executed_html": "executed/02_detection.html", "seconds": 1.0}
+    (folder / "results" / STATUS_FILE).write_text(json.dumps({"profile": profile, "notebooks": [old, new]}))
+    return folder
+
+
+def test_publish_copies_the_finished_full_run_with_its_own_report(tmp_path):
+    from facelab.report.publish import publish_report
+
+    reports = _bench_reports(tmp_path / "reports")
+    pub = publish_report(reports, tmp_path / "published")
+    out = tmp_path / "published"
+    assert pub["notebooks"] == ["02_detection.ipynb"] and pub["files"] == 4 and not pub["too_large"]
+    assert (out / "executed" / "02_detection.html").read_text() == "<html>executed</html>"
+    history = json.loads((out / "results" / "_bench.json").read_text())
+    assert [r["status"] for r in history["notebooks"]] == ["ok"]  # only the latest record per notebook
+    html = (out / "index.html").read_text()
+    assert "0.951" in html and 'href="executed/02_detection.html"' in html
+
+
+@pytest.mark.parametrize("profile,status", [("quick", "ok"), ("full", "failed")])
+def test_publish_refuses_a_quick_or_failed_run_and_keeps_the_earlier_one(tmp_path, profile, status):
+    from facelab.errors import BadInputError
+    from facelab.report.publish import publish_report
+
+    out = tmp_path / "published"
+    out.mkdir()
+    (out / "index.html").write_text("earlier")
+    reports = _bench_reports(tmp_path / "reports", profile=profile, status=status)
+    with pytest.raises(BadInputError, match="02_detection.ipynb"):
+        publish_report(reports, out)
+    assert (out / "index.html").read_text() == "earlier" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "published", "reports"]

@@ -1,6 +1,8 @@
 """`facelab bench` (the notebooks through papermill, then the report) and `facelab report`."""
 from __future__ import annotations
 
+import sys
+
 from ..config import DEFAULT_PROFILE, PROFILES
 from .output import print_json
 
@@ -26,6 +28,14 @@ def _cmd_report(args) -> int:
     problems: list = []
     out = render_report(problems=problems)
     written = {"report": str(out)}
+    if args.publish:
+        from ..report.publish import MAX_PUBLISHED_BYTES, publish_report
+
+        pub = publish_report(out=args.publish or None)
+        written["published"] = f"{pub['out']} ({len(pub['notebooks'])} notebooks, {pub['bytes'] / 2 ** 20:.1f} MiB)"
+        if pub["too_large"]:
+            print(f"warning: {pub['out']} is over {MAX_PUBLISHED_BYTES // 2 ** 20} MiB; too large to commit",
+                  file=sys.stderr)
     if args.update_readme:
         from ..report import update_readme
 
@@ -68,5 +78,9 @@ def register(commands, train, evaluate) -> None:
                    help="also write the expression/emotion model cards from their training histories, and rewrite "
                         "the benchmark table of each model card in facelab/weights/ that has "
                         "<!-- results:stage=NAME --> ... <!-- results:end --> markers, from NAME's results file")
+    p.add_argument("--publish", metavar="DIR", nargs="?", const="",
+                   help="also copy the finished full-profile run (results, executed notebooks as HTML, its own "
+                        "index.html) to DIR (default reports/full, the published run that git keeps); refused unless "
+                        "every notebook last finished in the full profile")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_report)

@@ -1,6 +1,7 @@
 """`facelab detect`, `facelab eval detection`, `facelab train detection`."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ..detection.registry import DETECTORS
@@ -54,10 +55,11 @@ def register(commands, train, evaluate) -> None:
                     "and the mouth, side 2.3 x eye-to-mouth), on the detection validation split (composites of "
                     "training faces in held-out scenes, and dlib's 9 photos; never the CMU+MIT test set). For 'cnn' "
                     "it refits the CNN's own window calibration, smallest face, pyramid step and threshold "
-                    "(detection_cnn.json). Writes detection_box_calibration.json.")
+                    "(detection_cnn.json); for 'rcnn' also its operating threshold (detection_rcnn.json). Writes "
+                    "detection_box_calibration.json.")
     p.add_argument("--model", nargs="+", default=fast, choices=MODELS, metavar="NAME",
                    help=f"detectors to calibrate (default: {' '.join(fast)})")
-    add_training_output(p, "detection_box_calibration.json (and detection_cnn.json)", profile=False)
+    add_training_output(p, "detection_box_calibration.json (and detection_cnn.json, detection_rcnn.json)", profile=False)
     p.add_argument("--seed", type=int, default=42, help="seed of the validation split (default 42)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_box_calibration)
@@ -158,8 +160,8 @@ def cmd_train(args) -> int:
 
 
 def cmd_box_calibration(args) -> int:
-    from ..detection.calibration import BOX_MAPS_FILE, box_maps, write_box_maps
-    from ..detection.train import calibrate_cnn, calibrate_detectors
+    from ..detection.calibration import BOX_MAPS_FILE, box_maps, box_maps_path, write_box_maps
+    from ..detection.train import calibrate_cnn, calibrate_detectors, calibrate_rcnn_threshold
 
     out = Path(training_out(args) or Path("runs") / "box_calibration")
     log = (lambda *a: None) if args.json else print
@@ -168,10 +170,14 @@ def cmd_box_calibration(args) -> int:
         result["cnn"] = calibrate_cnn(seed=args.seed, log=log, out_dir=out)
     others = [n for n in args.model if n != "cnn"]
     fitted = calibrate_detectors(others, seed=args.seed, progress=not args.json, log=log)
-    # detectors not refitted now keep their shipped maps
-    maps = {n: {"map": m} for n, m in box_maps().items() if n not in fitted}
+    # detectors not refitted now keep their shipped entries (map and face count)
+    shipped = json.loads(box_maps_path().read_text()).get("maps", {}) if box_maps_path().exists() else {}
+    maps = {n: shipped.get(n, {"map": m}) for n, m in box_maps().items() if n not in fitted}
     maps.update({n: r for n, r in fitted.items() if "map" in r})
     path = write_box_maps(dict(sorted(maps.items())), out / BOX_MAPS_FILE)
+    if "map" in fitted.get("rcnn", {}):  # its operating threshold is chosen on the boxes its new map gives
+        result["rcnn"] = calibrate_rcnn_threshold(seed=args.seed, out_dir=out, box_map=fitted["rcnn"]["map"],
+                                                  progress=not args.json, log=log)
     result["maps"] = fitted
     result["out"] = str(path)
     if args.json:

@@ -492,21 +492,75 @@ def _clipped_dets(dets: np.ndarray, image) -> np.ndarray:
     return clip_boxes(np.asarray(dets, float).reshape(-1, 5), image.shape[1], image.shape[0], min_side=2)
 
 
+def best_f1_threshold(dets, gts, iou: float = 0.5) -> tuple[float, float]:
+    """(score threshold, F1) where F1 at ``iou`` over all images is highest: a detector's default operating point,
+    chosen on the validation split (AP needs no threshold, a user's single answer does)."""
+    from .metrics import match_detections
+
+    s, tp, n = match_detections(dets, gts, iou)
+    if not len(tp):
+        return 0.0, 0.0
+    f1 = 2 * np.cumsum(tp) / (np.arange(1, len(tp) + 1) + n)
+    k = int(np.argmax(f1))
+    return float(round(s[k], 3)), float(f1[k])
+
+
+def calibrate_rcnn_threshold(weights_dir=None, prefix: str = "detection_rcnn", seed: int = SEED, out_dir=None,
+                             box_map=None, progress: bool = True, log=print) -> dict:
+    """The R-CNN's default operating threshold (SVM margin): best F1 at IoU 0.5 on the detection validation split,
+    its boxes moved by ``box_map`` (default: the shipped one) as ``Detector.detect`` moves them; written into
+    ``<prefix>.json`` in ``out_dir`` (default: beside the weights). Before, it was the SVM's own 0, which kept a
+    0.08-margin box on a shirt in dlib's two-person photo."""
+    from tqdm.auto import tqdm
+
+    from .calibration import box_maps
+    from .metrics import _as_array
+    from .rcnn import RCNNDetector
+    from .validation import validation_set
+
+    d = Path(weights_dir) if weights_dir else WEIGHTS_DIR
+    det = RCNNDetector.load(d, prefix, min_score=-1e9)
+    det.box_map = box_maps().get("rcnn") if box_map is None else box_map
+    items = validation_set(seed)
+    dets = [_as_array(det.detect(it["image"])) for it in tqdm(items, desc="R-CNN threshold", disable=not progress,
+                                                              leave=False)]
+    det.config.min_score, f1 = best_f1_threshold(dets, [it["boxes"] for it in items])
+    note = (f" The operating threshold min_score ({det.config.min_score}) is the best F1 at IoU 0.5 on the detection "
+            f"validation split (F1 {f1:.3f}).")
+    det.config.tuned_on = det.config.tuned_on.split(" The operating threshold")[0].rstrip(". ") + "." + note
+    out = Path(out_dir) if out_dir else d
+    out.mkdir(parents=True, exist_ok=True)
+    det.config.save(out / f"{prefix}.json")
+    log(f"R-CNN operating threshold {det.config.min_score} (F1 {f1:.3f} at IoU 0.5 on validation)")
+    return {"min_score": det.config.min_score, "f1_validation": f1}
+
+
+#: the cascade's speed settings :func:`calibrate_cnn` chooses from (with the pyramid, by one rule)
+CNN_SPEED_SETTINGS = tuple({"stage1_threshold": t, "stage1_peaks": p, "chained_pyramid": c}
+                           for t in (-4.0, -3.0, -2.0) for p in (True, False) for c in (True, False))
+
+
 def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = SEED, log=print,
                   min_faces=(20, 24, 28), scale_steps=(1.2, 1.26), max_time_vs_haar_alt2: float = 0.4, items=None,
-                  containments=(0.5, 0.6, 0.75), tolerance: float = 0.005, out_dir=None) -> dict:
+                  containments=(0.5, 0.6, 0.75), tolerance: float = 0.005, out_dir=None,
+                  speed_settings=None, progress: bool = True) -> dict:
     """Fit the choices that need whole photos on the detection *validation* split
     (:func:`facelab.detection.validation.validation_set`; never CMU+MIT, the test set): the window-to-box calibration
     (to the face box convention), the pyramid (minimum face size and scale step: the most accurate by AP@0.3 whose
     time on these photos is within ``max_time_vs_haar_alt2`` of Haar alt2's, timed in the same run: the speed
     target is 0.5x, the margin is for the shared machine's noise), the containment rule (the strongest suppression of
     boxes lying inside a better one within ``tolerance`` AP@0.3 of the best: a second box on one face costs a user
-    more than AP shows) and the default operating threshold (best F1 at IoU 0.5). The config is written to
-    ``out_dir`` (default: beside the weights)."""
-    import time
+    more than AP shows) and the default operating threshold (best F1 at IoU 0.5). ``speed_settings`` (for example
+    :data:`CNN_SPEED_SETTINGS`: stage-1 threshold, stage-1 peaks only, chained pyramid) are then chosen together with
+    the pyramid by the same rule; by default the config's own are kept (``docs/benchmarks/cnn_speed_settings.py``
+    runs the sweep: the time ratio moves with the machine's load, so the choice needs an idle machine). The config is
+    written to ``out_dir`` (default: beside the weights)."""
+    from dataclasses import replace
+
+    from tqdm.auto import tqdm
 
     from .registry import get_detector
-    from .metrics import detection_metrics, match_detections
+    from .metrics import detection_metrics
     from .validation import validation_set
 
     d = Path(weights_dir) if weights_dir else WEIGHTS_DIR
@@ -524,15 +578,17 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
     # every pyramid and Haar alt2 take turns image by image, so a change in the shared machine's load hits all alike
     alt2 = get_detector("haar-alt2")
     alt2.detect(imgs[0])
-    pyramids = [(mf, st) for mf in min_faces for st in scale_steps]
+    if speed_settings is None:  # keep the config's own
+        speed_settings = [{k: getattr(det.config, k) for k in CNN_SPEED_SETTINGS[0]}]
+    pyramids = [(mf, st, i) for mf in min_faces for st in scale_steps for i in range(len(speed_settings))]
     found, windows_of = {k: [] for k in pyramids}, {k: [] for k in pyramids}
     seconds = {k: 0.0 for k in pyramids + ["haar-alt2"]}
-    for im in imgs:
+    for im in tqdm(imgs, desc="CNN pyramid and speed settings", disable=not progress, leave=False):
         t0 = time.perf_counter()
         alt2.detect(im)
         seconds["haar-alt2"] += time.perf_counter() - t0
         for k in pyramids:
-            det.config.min_face, det.config.scale_step = float(k[0]), float(k[1])
+            det.config = replace(det.config, min_face=float(k[0]), scale_step=float(k[1]), **speed_settings[k[2]])
             t0 = time.perf_counter()
             w = det.windows(im)
             found[k].append(_clipped_dets(det.postprocess(w), im))
@@ -540,13 +596,14 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
             windows_of[k].append(w)  # kept: the containment step below reuses the chosen pyramid's windows
     scores = {k: detection_metrics(found[k], gts)["ap30"] for k in pyramids}
     rel_time = {k: seconds[k] / seconds["haar-alt2"] for k in pyramids}
-    for (mf, st) in pyramids:
-        log(f"min face {mf}, scale step {st}: AP@0.3 {scores[(mf, st)]:.4f} on the validation split, "
-            f"{rel_time[(mf, st)]:.2f}x Haar alt2's time")
+    for k in pyramids:
+        log(f"min face {k[0]}, scale step {k[1]}, {speed_settings[k[2]]}: AP@0.3 {scores[k]:.4f} on the validation "
+            f"split, {rel_time[k]:.2f}x Haar alt2's time")
     fast = [k for k in scores if rel_time[k] <= max_time_vs_haar_alt2] or [min(rel_time, key=rel_time.get)]
-    mf, st = max(fast, key=lambda k: scores[k])
-    det.config.min_face, det.config.scale_step = float(mf), float(st)
-    windows = windows_of[(mf, st)]
+    best = max(fast, key=lambda k: scores[k])
+    mf, st = best[:2]
+    det.config = replace(det.config, min_face=float(mf), scale_step=float(st), **speed_settings[best[2]])
+    windows = windows_of[best]
     by_containment = {}
     for c in containments:
         det.config.containment = float(c)
@@ -555,26 +612,26 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
         log(f"containment {c}: AP@0.3 {by_containment[c]:.4f} on the validation split")
     det.config.containment = float(min(c for c in containments
                                        if by_containment[c] >= max(by_containment.values()) - tolerance))
-    dets = [_clipped_dets(det.postprocess(w), im) for w, im in zip(windows, imgs)]
-    s, tp, n = match_detections(dets, gts, 0.5)
-    ctp = np.cumsum(tp)
-    f1 = 2 * ctp / (np.arange(1, len(tp) + 1) + n)
-    k = int(np.argmax(f1))
-    det.config.min_score = float(round(s[k], 3))
+    det.config.min_score, best_f1 = best_f1_threshold(
+        [_clipped_dets(det.postprocess(w), im) for w, im in zip(windows, imgs)], gts)
+    speed = "the speed settings (stage1_peaks, chained_pyramid, stage1_threshold)"
+    chosen, kept = (("the pyramid and " + speed + " are", "peak_size") if len(speed_settings) > 1 else
+                    ("the pyramid is", speed.replace("(", "(peak_size, ")))
     det.config.tuned_on = (f"box, min_face, scale_step, min_score fitted on the detection validation split "
                            f"(facelab.detection.validation.validation_set seed {seed}: {len(items)} photos, "
-                           f"{sum(len(g) for g in gts)} faces; CMU+MIT A+B is not used): the pyramid is the most accurate "
-                           f"within {max_time_vs_haar_alt2}x Haar alt2's time there; containment the strongest within {tolerance} "
-                           f"AP@0.3 of the best. The stage weights and the "
-                           f"speed settings (stage1_peaks, peak_size, chained_pyramid, stage1_threshold) were chosen in "
-                           f"an earlier round on one half of CMU+MIT and are kept")
+                           f"{sum(len(g) for g in gts)} faces; CMU+MIT A+B is not used): {chosen} the most accurate "
+                           f"within {max_time_vs_haar_alt2}x Haar alt2's time there; containment the strongest within "
+                           f"{tolerance} AP@0.3 of the best. The stage weights and {kept} were chosen in an earlier "
+                           f"round on one half of CMU+MIT and are kept")
     out = Path(out_dir) if out_dir else d
     out.mkdir(parents=True, exist_ok=True)
     det.config.save(out / f"{prefix}.json")
-    log(f"min face {mf}, scale step {st}, operating threshold {det.config.min_score} (F1 {f1[k]:.3f} on validation)")
+    log(f"min face {mf}, scale step {st}, operating threshold {det.config.min_score} (F1 {best_f1:.3f} on validation)")
+    name = lambda k: f"{k[0]}/{k[1]}/" + ",".join(f"{a}={b}" for a, b in speed_settings[k[2]].items())
     return {"box": det.config.box, "min_face": mf, "scale_step": st, "min_score": det.config.min_score,
-            "ap30_validation": {f"{a}/{b}": v for (a, b), v in scores.items()},
-            "time_vs_haar_alt2_validation": {f"{a}/{b}": round(v, 3) for (a, b), v in rel_time.items()},
+            "speed_settings": speed_settings[best[2]],
+            "ap30_validation": {name(k): v for k, v in scores.items()},
+            "time_vs_haar_alt2_validation": {name(k): round(v, 3) for k, v in rel_time.items()},
             "containment": det.config.containment, "ap30_by_containment": by_containment}
 
 
