@@ -265,3 +265,29 @@ def test_a_full_run_resumes_stage_by_stage_and_reruns_when_asked_or_changed(tmp_
     assert status(forced) == {"01_one.ipynb": "ok", "02_two.ipynb": "ok"}
     quick = run_bench(profile="quick", notebooks=nbs, reports=reports, report=False, progress=False)
     assert status(quick) == {"01_one.ipynb": "ok", "02_two.ipynb": "ok"}   # quick reruns unless --resume
+
+
+def test_a_bench_stopped_mid_run_resumes_after_its_last_finished_notebook(tmp_path, monkeypatch):
+    """Each notebook's record reaches the history as soon as it finishes: a full run killed during its second
+    notebook (here: the second raises KeyboardInterrupt, as a kill or the end of a session would stop it) is resumed
+    without running the first again."""
+    import facelab.bench.runner as runner
+
+    nbs, reports = tmp_path / "notebooks", tmp_path / "reports"
+    nbs.mkdir()
+    make = "from facelab.evaluation import ResultsWriter\nResultsWriter('{0}', profile=profile, out_dir=results_dir).add('m', 'a', 1.0, 't', 'x').write()"
+    _notebook(nbs / "01_one.ipynb", make.format("one"))
+    _notebook(nbs / "02_two.ipynb", make.format("two"))
+    real = runner.run_notebook
+
+    def stopped_at_the_second(nb, *a, **kw):
+        if nb.name == "02_two.ipynb":
+            raise KeyboardInterrupt
+        return real(nb, *a, **kw)
+
+    monkeypatch.setattr(runner, "run_notebook", stopped_at_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        run_bench(profile="full", notebooks=nbs, reports=reports, report=False, progress=False)
+    monkeypatch.setattr(runner, "run_notebook", real)
+    resumed = run_bench(profile="full", notebooks=nbs, reports=reports, report=False, progress=False)
+    assert {r["notebook"]: r["status"] for r in resumed["this_run"]} == {"01_one.ipynb": "done", "02_two.ipynb": "ok"}

@@ -13,6 +13,7 @@ import shutil
 import sys
 import tempfile
 import time
+import contextlib
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -230,6 +231,19 @@ def merge_history(status_file: Path, records: list[dict]) -> list[dict]:
     return sorted(merged.values(), key=lambda r: r["notebook"])
 
 
+def _save_history(reports: Path, profile: str, records: list[dict], ok: bool, locked: bool = False) -> dict:
+    """Merge ``records`` into ``reports/results/_bench.json`` (read-merge-write under :func:`bench_lock` unless the
+    caller holds it: a second bench must not lose this run's records); returns the summary written."""
+    status_file = reports / "results" / STATUS_FILE
+    status_file.parent.mkdir(parents=True, exist_ok=True)
+    lock = contextlib.nullcontext() if locked else bench_lock(reports)
+    with lock:
+        summary = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "profile": profile,
+                   "data_home": str(data_home()), "notebooks": merge_history(status_file, records), "ok": ok}
+        replace_text(status_file, json.dumps(summary, indent=2))
+    return summary
+
+
 def _sha256(path: Path) -> str:
     import hashlib
 
@@ -289,12 +303,11 @@ def run_bench(profile: str = DEFAULT_PROFILE, stages: list[str] | None = None, r
         if record["status"] == "ok":
             record.update(notebook_sha256=_sha256(nb), finished=datetime.now(timezone.utc).isoformat(timespec="seconds"))
         records.append(record)
-    status_file = reports / "results" / STATUS_FILE
-    with bench_lock(reports):  # read-merge-write of the history: a second bench must not lose this run's records
-        summary = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "profile": profile,
-                   "data_home": str(data_home()), "notebooks": merge_history(status_file, [r for r in records if r["status"] != "done"]),
-                   "ok": all(r["status"] != "failed" for r in records)}
-        replace_text(status_file, json.dumps(summary, indent=2))
+        # recorded at once: a bench stopped later (killed, the session ended) still resumes after this notebook
+        _save_history(reports, profile, [record], ok=all(r["status"] != "failed" for r in records))
+    with bench_lock(reports):
+        summary = _save_history(reports, profile, [r for r in records if r["status"] != "done"],
+                                ok=all(r["status"] != "failed" for r in records), locked=True)
         if report:
             from ..report import render_report
 
