@@ -223,12 +223,21 @@ def _bench_reports(folder, profile="full", status="ok"):
     """A reports folder as `facelab bench` leaves it: one stage's results, its executed HTML, the run history."""
     from facelab.evaluation.results import STATUS_FILE
 
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     w = ResultsWriter("detection", "Detection", profile=profile, out_dir=folder / "results")
-    w.add("cnn", "AP@0.3", 0.951, "A+B", "cmu").write()
+    fig = plt.figure(figsize=(2, 2))
+    w.add("cnn", "AP@0.3", 0.951, "A+B", "cmu").figure(fig, "pr", "PR curves")
+    plt.close(fig)
+    w.write()
     (folder / "executed").mkdir(parents=True)
     (folder / "executed" / "02_detection.html").write_text("<html>executed</html>")
     old = {"notebook": "02_detection.ipynb", "profile": "quick", "status": "failed", "results": []}
-    new = {"notebook": "02_detection.ipynb", "profile": profile, "status": status, "results": ["detection.json"],
+    new = {"notebook": "02_detection.ipynb", "stage": "detection", "profile": profile, "status": status,
+           "results": ["detection.json", "detection_pr.png"],
            "executed_html": "executed/02_detection.html", "seconds": 1.0}
     (folder / "results" / STATUS_FILE).write_text(json.dumps({"profile": profile, "notebooks": [old, new]}))
     return folder
@@ -246,6 +255,9 @@ def test_publish_copies_the_finished_full_run_with_its_own_report(tmp_path):
     assert [r["status"] for r in history["notebooks"]] == ["ok"]  # only the latest record per notebook
     html = (out / "index.html").read_text()
     assert "0.951" in html and 'href="executed/02_detection.html"' in html
+    # the figure is embedded and its full size linked in the executed notebook, so its PNG is not kept twice
+    assert "data:image/png;base64," in html and ">full size, in the notebook</a>" in html
+    assert not list(out.rglob("*.png")) and history["notebooks"][0]["results"] == ["detection.json"]
 
 
 @pytest.mark.parametrize("profile,status", [("quick", "ok"), ("full", "failed")])
@@ -261,3 +273,15 @@ def test_publish_refuses_a_quick_or_failed_run_and_keeps_the_earlier_one(tmp_pat
         publish_report(reports, out)
     assert (out / "index.html").read_text() == "earlier" and sorted(p.name for p in tmp_path.iterdir()) == [
         "published", "reports"]
+
+
+def test_report_publish_on_the_command_line(tmp_path, monkeypatch, capsys):
+    from facelab.cli import main
+
+    reports = _bench_reports(tmp_path / "reports")
+    monkeypatch.setenv("FACELAB_REPORTS", str(reports))
+    assert main(["report", "--publish", "--json"]) == 0   # no DIR: reports/full of the reports folder
+    assert "1 notebooks" in json.loads(capsys.readouterr().out)["published"]
+    assert (reports / "full" / "index.html").exists()
+    assert main(["report", "--publish", str(tmp_path / "elsewhere")]) == 0
+    assert (tmp_path / "elsewhere" / "executed" / "02_detection.html").exists()

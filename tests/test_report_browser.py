@@ -165,3 +165,32 @@ def test_the_page_needs_no_network_and_the_screenshot_shows_it(page):
     image = cv2.imread(str(shot))
     assert image is not None and image.shape[1] == WIDTH
     assert image.std() > 5, "the screenshot is blank"
+
+
+def _measure(file, folder):
+    probe = folder / "measured.html"
+    probe.write_text(file.read_text().replace("</body>", MEASURE + "</body>"))
+    run = _chromium("--virtual-time-budget=20000", "--dump-dom", probe.as_uri(), timeout=180)
+    assert run.returncode == 0, run.stderr[-2000:]
+    found = re.search(r'<pre id="layout-check">(.*?)</pre>', run.stdout, re.S)
+    assert found, f"the measuring script did not run; chromium said: {run.stderr[-1000:]}"
+    import html as html_lib
+
+    return json.loads(html_lib.unescape(found.group(1)))
+
+
+def test_the_published_full_run_fits_a_1024_px_window_with_every_stage(tmp_path):
+    """reports/full/index.html, the page a visitor opens, measured the same way as the fixture page."""
+    from pathlib import Path
+
+    _need_browser()
+    published = Path(__file__).resolve().parents[1] / "reports" / "full" / "index.html"
+    layout = _measure(published, tmp_path)
+    too_wide = [t for t in layout["tables"] if t["right"] > layout["width"] + 0.5]
+    assert not too_wide, f"tables wider than the {layout['width']} px window: {too_wide[:5]}"
+    assert layout["scroll_width"] <= layout["width"], "the page scrolls sideways"
+    assert layout["images"] and all(i["ok"] for i in layout["images"]), "an embedded figure did not load"
+    ids = {s["id"]: s["tables"] for s in layout["sections"]}
+    for stage in ("summary", "detection", "features", "recognition", "expression", "emotion", "application", "claims"):
+        assert ids.get(stage, 0) >= 1, f"section {stage} shows no table"
+    assert set(layout["toc"]) == {f"#{i}" for i in ids}

@@ -28,7 +28,7 @@ def _cmd_report(args) -> int:
     problems: list = []
     out = render_report(problems=problems)
     written = {"report": str(out)}
-    if args.publish:
+    if args.publish is not None:
         from ..report.publish import MAX_PUBLISHED_BYTES, publish_report
 
         pub = publish_report(out=args.publish or None)

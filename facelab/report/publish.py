@@ -54,7 +54,8 @@ def publishable_records(reports: Path, profile: str = "full") -> list[dict]:
 
 def publish_report(reports: str | Path | None = None, out: str | Path | None = None, profile: str = "full") -> dict:
     """Copy the finished ``profile`` run of ``reports`` (results files, executed notebooks as HTML, run history) to
-    ``out`` (default ``reports/full``) and render its ``index.html`` there. The folder is built aside and swapped in
+    ``out`` (default ``reports/full``) and render its ``index.html`` there (figures embedded, their full size linked
+    in the executed notebooks, so the PNG files are not copied). The folder is built aside and swapped in
     whole, so an interrupted publish leaves the earlier one. Returns {"out", "notebooks", "files", "bytes"}."""
     from .render import render_report
 
@@ -74,7 +75,15 @@ def publish_report(reports: str | Path | None = None, out: str | Path | None = N
         history = json.loads((reports / "results" / STATUS_FILE).read_text())
         history["notebooks"] = records  # only the published run's records, one per notebook
         (staging / "results" / STATUS_FILE).write_text(json.dumps(history, indent=2))
-        render_report(staging / "results", staging / "index.html")
+        # the page embeds each figure (fitted to it) and links its full size in the executed notebook, which shows
+        # it too: the PNGs are then dropped, so no figure is kept twice (the folder is committed)
+        render_report(staging / "results", staging / "index.html",
+                      full_size={r["stage"]: r["executed_html"] for r in records if r.get("executed_html")})
+        records = [{**r, "results": [f for f in r.get("results", []) if not f.endswith(".png")]} for r in records]
+        for png in (staging / "results").glob("*.png"):
+            png.unlink()
+        history["notebooks"] = records
+        (staging / "results" / STATUS_FILE).write_text(json.dumps(history, indent=2))
         files = [p for p in staging.rglob("*") if p.is_file()]
         size = sum(p.stat().st_size for p in files)
         if out.exists():

@@ -259,12 +259,15 @@ def fit_for_page(png: bytes, max_width: int = PAGE_FIGURE_WIDTH, max_bytes: int 
     return best if len(best) < len(png) else png
 
 
-def _section(s: dict, results: Path, problems: list[ResultsProblem], href: str = "results") -> dict:
+def _section(s: dict, results: Path, problems: list[ResultsProblem], href: str = "results",
+             full_size: dict | None = None) -> dict:
     figures = []
     for f in s.get("figures", []):
         uri, why = _embed_file(results, f["file"])
         if uri:
-            figures.append({"caption": f.get("caption", ""), "uri": uri, "href": f"{href}/{f['file']}"})
+            link = (full_size or {}).get(s["stage"])  # the executed notebook shows it at full size
+            figures.append({"caption": f.get("caption", ""), "uri": uri,
+                            "href": link or f"{href}/{f['file']}", "link_text": "full size, in the notebook" if link else "full size"})
         else:
             problems.append(ResultsProblem(results / f"{s['stage']}.json", why, s["stage"]))
     return {"stage": s["stage"], "title": s.get("title", s["stage"]), "profile": s.get("profile"),
@@ -277,10 +280,12 @@ def _section(s: dict, results: Path, problems: list[ResultsProblem], href: str =
 
 
 def render_report(results: str | Path | None = None, out: str | Path | None = None,
-                  problems: list | None = None) -> Path:
+                  problems: list | None = None, full_size: dict | None = None) -> Path:
     """Write the HTML report; returns its path. Works with no results at all (says so). Every problem with the
     results folder (:class:`ResultsProblem`: results files, figures, run history) is warned about on stderr in one
-    line, shown on the page, and appended to ``problems`` when given (so the CLI can choose its exit status)."""
+    line, shown on the page, and appended to ``problems`` when given (so the CLI can choose its exit status).
+    ``full_size`` ({stage: executed notebook's HTML}) links each figure's full size there instead of to its PNG
+    (the published run keeps no PNG twice)."""
     results = Path(results) if results else reports_dir() / "results"
     out = Path(out) if out else reports_dir() / "index.html"
     stages, found = read_results(results) if results.exists() else ({}, [])
@@ -288,7 +293,7 @@ def render_report(results: str | Path | None = None, out: str | Path | None = No
     import os
 
     href = Path(os.path.relpath(results.resolve(), out.resolve().parent)).as_posix()  # the full-size figures
-    sections = [_section(s, results, found, href) for s in stages.values()]
+    sections = [_section(s, results, found, href, full_size) for s in stages.values()]
     for stage in dict.fromkeys(p.stage for p in found if p.stage and p.stage not in stages):
         # a stage whose file cannot be read at all still gets its section, saying so (never a silent gap)
         sections.append({"stage": stage, "title": stage, "unreadable": True, "notes": [], "fmt": _fmt})
@@ -361,6 +366,9 @@ def _markdown(stages: dict[str, dict], skip: tuple[str, ...] = (), only: tuple[s
 
 
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
+#: stages the README leaves to the report: the data counts, the smoke run, and the claims (hundreds of rows, shown
+#: with their figures in the report's claims section)
+README_SKIP = ("data", "quickstart", "claims")
 
 
 STAGE_HEADING = re.compile(r"^\*\*([a-z_]+)\*\* \(", re.MULTILINE)
@@ -378,7 +386,7 @@ def update_readme(readme: str | Path = "README.md", results: str | Path | None =
         raise BadInputError(readme, f"no {README_START} ... {README_END} markers to write the results table between")
     head, rest = text.split(README_START, 1)
     old, tail = rest.split(README_END, 1)
-    skip = ("data", "quickstart")
+    skip = README_SKIP
     blocks = _stage_blocks(old)
     results = Path(results) if results else reports_dir() / "results"
     blocks.update(_stage_blocks(_markdown(_publishable(results, "the README keeps that stage's earlier tables"),
