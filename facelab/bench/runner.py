@@ -13,8 +13,7 @@ import shutil
 import sys
 import tempfile
 import time
-import contextlib
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -236,7 +235,7 @@ def _save_history(reports: Path, profile: str, records: list[dict], ok: bool, lo
     caller holds it: a second bench must not lose this run's records); returns the summary written."""
     status_file = reports / "results" / STATUS_FILE
     status_file.parent.mkdir(parents=True, exist_ok=True)
-    lock = contextlib.nullcontext() if locked else bench_lock(reports)
+    lock = nullcontext() if locked else bench_lock(reports)
     with lock:
         summary = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "profile": profile,
                    "data_home": str(data_home()), "notebooks": merge_history(status_file, records), "ok": ok}

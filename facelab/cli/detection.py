@@ -1,7 +1,6 @@
 """`facelab detect`, `facelab eval detection`, `facelab train detection`."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..detection.registry import DETECTORS
@@ -160,7 +159,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_box_calibration(args) -> int:
-    from ..detection.calibration import BOX_MAPS_FILE, box_maps, box_maps_path, write_box_maps
+    from ..detection.calibration import BOX_MAPS_FILE, box_map_entries, write_box_maps
     from ..detection.train import calibrate_cnn, calibrate_detectors, calibrate_rcnn_threshold
 
     out = Path(training_out(args) or Path("runs") / "box_calibration")
@@ -171,8 +170,7 @@ def cmd_box_calibration(args) -> int:
     others = [n for n in args.model if n != "cnn"]
     fitted = calibrate_detectors(others, seed=args.seed, progress=not args.json, log=log)
     # detectors not refitted now keep their shipped entries (map and face count)
-    shipped = json.loads(box_maps_path().read_text()).get("maps", {}) if box_maps_path().exists() else {}
-    maps = {n: shipped.get(n, {"map": m}) for n, m in box_maps().items() if n not in fitted}
+    maps = {n: entry for n, entry in box_map_entries().items() if n not in fitted}
     maps.update({n: r for n, r in fitted.items() if "map" in r})
     path = write_box_maps(dict(sorted(maps.items())), out / BOX_MAPS_FILE)
     if "map" in fitted.get("rcnn", {}):  # its operating threshold is chosen on the boxes its new map gives

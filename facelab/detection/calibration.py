@@ -73,17 +73,21 @@ def box_maps_path(weights_dir=None) -> Path:
     return (Path(weights_dir) if weights_dir else WEIGHTS_DIR) / BOX_MAPS_FILE
 
 
-@lru_cache(maxsize=4)
-def box_maps(weights_dir=None) -> dict[str, list[float]]:
-    """{detector name: map} shipped beside the weights; a detector without an entry keeps its own boxes.
-    A missing file means no maps (a checkout before they were fitted); an unreadable one is an error naming it."""
+def box_map_entries(weights_dir=None) -> dict[str, dict]:
+    """{detector name: {"map", "faces", ...}} as the box-map file beside the weights holds them. A missing file means
+    no maps (a checkout before they were fitted); an unreadable one is an error naming it."""
     path = box_maps_path(weights_dir)
     if not path.exists():
         return {}
     from ..models.weights import load_json
 
-    data = load_json(path, "facelab train box-calibration --replace-shipped")
-    return {name: [float(v) for v in entry["map"]] for name, entry in data.get("maps", {}).items()}
+    return load_json(path, "facelab train box-calibration --replace-shipped").get("maps", {})
+
+
+@lru_cache(maxsize=4)
+def box_maps(weights_dir=None) -> dict[str, list[float]]:
+    """{detector name: map} shipped beside the weights; a detector without an entry keeps its own boxes."""
+    return {name: [float(v) for v in entry["map"]] for name, entry in box_map_entries(weights_dir).items()}
 
 
 def write_box_maps(fitted: dict, path, note: str = "") -> Path:

@@ -614,9 +614,11 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
                                        if by_containment[c] >= max(by_containment.values()) - tolerance))
     det.config.min_score, best_f1 = best_f1_threshold(
         [_clipped_dets(det.postprocess(w), im) for w, im in zip(windows, imgs)], gts)
-    speed = "the speed settings (stage1_peaks, chained_pyramid, stage1_threshold)"
-    chosen, kept = (("the pyramid and " + speed + " are", "peak_size") if len(speed_settings) > 1 else
-                    ("the pyramid is", speed.replace("(", "(peak_size, ")))
+    if len(speed_settings) > 1:  # swept with the pyramid
+        chosen, kept = "the pyramid and the speed settings (stage1_peaks, chained_pyramid, stage1_threshold) are", \
+            "peak_size"
+    else:
+        chosen, kept = "the pyramid is", "the speed settings (peak_size, stage1_peaks, chained_pyramid, stage1_threshold)"
     det.config.tuned_on = (f"box, min_face, scale_step, min_score fitted on the detection validation split "
                            f"(facelab.detection.validation.validation_set seed {seed}: {len(items)} photos, "
                            f"{sum(len(g) for g in gts)} faces; CMU+MIT A+B is not used): {chosen} the most accurate "

@@ -22,10 +22,6 @@ PUBLISHED_DIR = "full"
 MAX_PUBLISHED_BYTES = 24 * 2 ** 20
 
 
-def published_dir() -> Path:
-    return reports_dir() / PUBLISHED_DIR
-
-
 def publishable_records(reports: Path, profile: str = "full") -> list[dict]:
     """The run records of ``reports`` (one per notebook, the latest), after checking that each finished in
     ``profile`` and that its results files and executed HTML are there; a ``BadInputError`` names the first that is
@@ -72,18 +68,16 @@ def publish_report(reports: str | Path | None = None, out: str | Path | None = N
                 shutil.copy2(reports / "results" / f, staging / "results" / f)
             if r.get("executed_html"):
                 shutil.copy2(reports / r["executed_html"], staging / r["executed_html"])
+        # the page embeds each figure (fitted to it) and links its full size in the executed notebook, which shows
+        # it too: the PNGs are dropped once the page is rendered, so no figure is kept twice (the folder is committed)
+        records = [{**r, "results": [f for f in r.get("results", []) if not f.endswith(".png")]} for r in records]
         history = json.loads((reports / "results" / STATUS_FILE).read_text())
         history["notebooks"] = records  # only the published run's records, one per notebook
         (staging / "results" / STATUS_FILE).write_text(json.dumps(history, indent=2))
-        # the page embeds each figure (fitted to it) and links its full size in the executed notebook, which shows
-        # it too: the PNGs are then dropped, so no figure is kept twice (the folder is committed)
         render_report(staging / "results", staging / "index.html",
                       full_size={r["stage"]: r["executed_html"] for r in records if r.get("executed_html")})
-        records = [{**r, "results": [f for f in r.get("results", []) if not f.endswith(".png")]} for r in records]
         for png in (staging / "results").glob("*.png"):
             png.unlink()
-        history["notebooks"] = records
-        (staging / "results" / STATUS_FILE).write_text(json.dumps(history, indent=2))
         files = [p for p in staging.rglob("*") if p.is_file()]
         size = sum(p.stat().st_size for p in files)
         if out.exists():

@@ -262,12 +262,12 @@ def fit_for_page(png: bytes, max_width: int = PAGE_FIGURE_WIDTH, max_bytes: int 
 def _section(s: dict, results: Path, problems: list[ResultsProblem], href: str = "results",
              full_size: dict | None = None) -> dict:
     figures = []
+    notebook = (full_size or {}).get(s["stage"])  # the executed notebook that shows this stage's figures at full size
     for f in s.get("figures", []):
         uri, why = _embed_file(results, f["file"])
         if uri:
-            link = (full_size or {}).get(s["stage"])  # the executed notebook shows it at full size
-            figures.append({"caption": f.get("caption", ""), "uri": uri,
-                            "href": link or f"{href}/{f['file']}", "link_text": "full size, in the notebook" if link else "full size"})
+            figures.append({"caption": f.get("caption", ""), "uri": uri, "href": notebook or f"{href}/{f['file']}",
+                            "link_text": "full size, in the notebook" if notebook else "full size"})
         else:
             problems.append(ResultsProblem(results / f"{s['stage']}.json", why, s["stage"]))
     return {"stage": s["stage"], "title": s.get("title", s["stage"]), "profile": s.get("profile"),
