@@ -271,3 +271,43 @@ def test_the_cnn_detector_on_many_faces_and_on_one_face_filling_the_photo(data_h
     for side in (400, 900):
         found = det.detect(cv2.resize(face, (side, side)))
         assert len(found) == 1 and found[0].box[3] > 0.6 * side
+
+
+# ---------------------------------------------------------------- R-CNN training regions
+def test_rcnn_small_face_regions_are_lfw_faces_shrunk_then_enlarged(data_home):
+    """The SVM's small-face positives: an LFW face shrunk to 16-40 px and warped back up to 48 is softer than the
+    same face warped down from full size (what the real photos' small faces look like), and seeded."""
+    import cv2
+
+    from facelab.detection.rcnn import dilate
+    from facelab.detection.proposals import warp_regions
+    from facelab.detection.train import small_face_regions
+    from facelab.preprocess import read_image
+
+    f = sorted((data_home / "lfw" / "lfw").glob("*/*.jpg"))[0]
+    g = read_image(f)
+    box = np.array([70.0, 70.0, 110.0, 110.0])  # LFW centres its face at about this size
+    small = small_face_regions(g, box, 4, np.random.default_rng(0), 1.15, 48)
+    again = small_face_regions(g, box, 4, np.random.default_rng(0), 1.15, 48)
+    assert small.shape == (4, 48, 48) and small.dtype == np.uint8
+    np.testing.assert_array_equal(small, again)
+    sharp = warp_regions(g, dilate(box[None], 1.15), 48)[0]
+    lap = lambda x: cv2.Laplacian(x.astype(np.float32), cv2.CV_32F).var()
+    assert max(lap(s) for s in small) < lap(sharp)
+
+
+def test_rcnn_caltech_regions_hold_the_crops_face(data_home):
+    """The Caltech positives: the face box of a 36x36 crop, barely jittered and with context, enlarged to 48: the
+    region is its own crop's face (it correlates with that crop far more than with the next crop's face)."""
+    import cv2
+
+    from facelab.detection.train import caltech_face_regions, positives
+
+    faces = positives(20)[0][:20]
+    box = [0.1252, 0.1587, 0.7231, 0.7231]
+    regs = caltech_face_regions(faces, box, np.random.default_rng(0), 1.15, 48)
+    assert regs.shape == (20, 48, 48)
+    ref = [cv2.resize(f[4:34, 3:33], (48, 48)).ravel() for f in faces]  # the box with its context, unjittered
+    own = [np.corrcoef(ref[i], regs[i].ravel().astype(float))[0, 1] for i in range(20)]
+    other = [np.corrcoef(ref[(i + 1) % 20], regs[i].ravel().astype(float))[0, 1] for i in range(20)]
+    assert np.median(own) > 0.6 and all(a > b for a, b in zip(own, other))

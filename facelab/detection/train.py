@@ -264,9 +264,46 @@ def fit_box_calibration(detector: CNNDetector, images, gts, iou_min: float = 0.3
 
 # ------------------------------------------------------------------ R-CNN
 RCNN_PROFILES = {
-    "quick": dict(n_pos=400, copies=1, scenes=12, per_scene=60, n_rand=1000, epochs=1, tune_images=8, lfw=60),
-    "full": dict(n_pos=None, copies=2, scenes=None, per_scene=150, n_rand=10000, epochs=2, tune_images=80, lfw=1500),
+    "quick": dict(n_pos=400, copies=1, scenes=12, per_scene=60, n_rand=1000, epochs=1, tune_images=8, lfw=60,
+                  small_lfw=0, caltech_svm=200, svm_C=0.01),
+    "full": dict(n_pos=None, copies=2, scenes=None, per_scene=150, n_rand=10000, epochs=2, tune_images=80, lfw=1500,
+                 small_lfw=0, caltech_svm=3000, svm_C=0.01),
 }
+# small_lfw (shrunk LFW copies per face as SVM positives) is 0 in both: tried on the validation split and not taken
+# (AP@0.3 0.857 with 2 copies, 0.864 without, both with the Caltech regions); kept so the comparison reruns.
+#: width range (px) LFW faces are shrunk to for the SVM's small-face positives (``small_lfw`` copies per face)
+SMALL_FACE_PX = (16.0, 40.0)
+
+
+def small_face_regions(grey: np.ndarray, box, n: int, rng, ctx: float, size: int) -> np.ndarray:
+    """``n`` warped regions around ``box`` after the whole photo is shrunk so the face is 16-40 px wide and degraded
+    (blur, gamma, noise, JPEG: :func:`facelab.detection.validation._degrade`): the small, soft faces of real photos,
+    which the warp then enlarges, where LFW's large faces are only ever shrunk."""
+    from ..preprocess import to_mode
+    from .proposals import warp_regions
+    from .rcnn import dilate
+    from .validation import _degrade
+
+    out = []
+    for _ in range(n):
+        s = float(np.exp(rng.uniform(*np.log(SMALL_FACE_PX)))) / box[2]
+        small = cv2.resize(grey, (max(8, round(grey.shape[1] * s)), max(8, round(grey.shape[0] * s))),
+                           interpolation=cv2.INTER_AREA)
+        small = to_mode(_degrade(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR), rng), "grey")
+        out.append(warp_regions(small, dilate(jitter_boxes(np.asarray(box) * s, 1, rng, 0.5, 0.2, 0.25), ctx), size))
+    return np.concatenate(out) if out else np.zeros((0, size, size), np.uint8)
+
+
+def caltech_face_regions(faces: np.ndarray, box, rng, ctx: float, size: int) -> np.ndarray:
+    """Regions around the Caltech web faces (36x36 crops) for the SVM: the face box in the crop (the CNN detector's
+    window-to-convention ``box``), jittered a little so that the context mostly stays inside the crop (edge
+    replication beyond), warped up to ``size``: real low-resolution faces, as the small faces of scanned photos."""
+    from .proposals import warp_regions
+    from .rcnn import dilate
+
+    b = np.array([box[0] * WIN, box[1] * WIN, box[2] * WIN, box[3] * WIN])
+    return np.concatenate([warp_regions(f, dilate(jitter_boxes(b, 1, rng, 0.6, 0.08, 0.1), ctx), size)
+                           for f in faces]) if len(faces) else np.zeros((0, size, size), np.uint8)
 
 
 def scene_proposals(scenes, per_scene: int | None, seed: int = SEED, max_side: int = 300, progress: bool = True,
@@ -424,15 +461,26 @@ def train_rcnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "dete
         g = read_image(f)
         c = warp_regions(g, dilate(jitter_boxes(box, 3, rng, 0.5, 0.2, 0.25), ctx), S)
         lp += [c, c[:, :, ::-1]]
+        if p["small_lfw"]:
+            c = small_face_regions(g, box, p["small_lfw"], rng, ctx, S)
+            lp += [c, c[:, :, ::-1]]
         jb = jitter_boxes(box, 2, rng, 0.3, 0.3, 0.4)
         rj.append(warp_regions(g, dilate(jb, ctx), S))
         rt.append(box_targets(jb, np.repeat(box[None], len(jb), 0)))
     lp, rj, rt = np.concatenate(lp), np.concatenate(rj), np.concatenate(rt)
+    cp = np.zeros((0, S, S), np.uint8)
+    if p["caltech_svm"]:  # Caltech training faces (never its validation tenth), mirrored as the others
+        cal = positives(None, seed=seed)[0]
+        cal = cal[np.sort(rng.choice(len(cal), min(p["caltech_svm"], len(cal)), replace=False))]
+        c = caltech_face_regions(cal, CNNConfig.load(init.with_suffix(".json")).box if init.exists() else
+                                 CNNConfig().box, rng, ctx, S)
+        cp = np.concatenate([c, c[:, :, ::-1]])
     neg48 = np.concatenate([warp_regions(sc, dilate(selective_search(sc), ctx), S) for sc in scenes])
     tp48 = np.concatenate([tp48_, tp48_[:, :, ::-1]])
-    log(f"SVM regions: {len(lp)} LFW face regions, {len(tp48)} training-composite face regions, {len(neg48)} scene "
-        f"proposals, {len(tn48)} training-composite background regions ({time.time() - t0:.0f}s)")
-    fpos = np.concatenate([_features(fmodel, lp)[0], _features(fmodel, tp48)[0]])
+    log(f"SVM regions: {len(lp)} LFW face regions ({p['small_lfw']} shrunk copies of each face), {len(cp)} Caltech "
+        f"face regions, {len(tp48)} training-composite face regions, {len(neg48)} scene proposals, {len(tn48)} "
+        f"training-composite background regions ({time.time() - t0:.0f}s)")
+    fpos = np.concatenate([_features(fmodel, lp)[0], _features(fmodel, cp)[0], _features(fmodel, tp48)[0]])
     fneg, ftn = _features(fmodel, neg48)[0], _features(fmodel, tn48)[0]
     allf = np.concatenate([fpos, fneg])
     mu, sd = allf.mean(0), allf.std(0) + 1e-6
@@ -440,7 +488,7 @@ def train_rcnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "dete
     # 3. linear SVM, two rounds of hard negatives (margin > -1) from every training-scene proposal and the
     #    training-composite background regions
     xn = np.concatenate([fneg[rng.choice(len(fneg), min(20000, len(fneg)), replace=False)], ftn])
-    C = 0.01
+    C = p["svm_C"]
     svm = LinearSVC(C=C, class_weight="balanced", max_iter=5000, random_state=seed)
     hard_counts = []
     for r in range(3):
@@ -457,6 +505,7 @@ def train_rcnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "dete
     val48 = np.concatenate([warp_regions(sc, dilate(selective_search(sc)[:40], ctx), S) for sc in val_scenes])
     fvn = _features(fmodel, val48)[0]
     hist["svm"] = {"C": C, "hard_negatives_per_round": hard_counts, "lfw_face_regions": int(len(lp)),
+                   "lfw_shrunk_copies_per_face": int(p["small_lfw"]), "caltech_face_regions": int(len(cp)),
                    "tune_face_regions": int(len(tp48)), "tune_background_regions": int(len(tn48)),
                    "scene_regions": int(len(neg48)), "features": int(fpos.shape[1]), "warp": S,
                    "val_scene_false_alarm_rate": float((svm.decision_function(z(fvn)) > 0).mean()),
@@ -476,10 +525,12 @@ def train_rcnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "dete
     model.save(out_dir / f"{prefix}.keras")
     cfg_file = out_dir / f"{prefix}.json"
     cfg = RCNNConfig.load(cfg_file) if cfg_file.exists() else RCNNConfig()
-    cfg.tuned_on = (f"CNN fine-tuning, SVM (with LFW faces of training people and scene regions) and box regression "
-                    f"also fitted on regions of {len(tune)} training composites (composite_set('train'), seed {seed}); "
+    cfg.tuned_on = (f"CNN fine-tuning, SVM (with LFW faces of training people, {len(cp)} Caltech training-face regions "
+                    f"and scene regions; Caltech count and C {C} chosen by AP on the detection validation split) and "
+                    f"box regression also fitted on regions of {len(tune)} training composites (composite_set('train'), seed {seed}); "
                     f"CMU+MIT A+B is not used. warp, iterations and iomin were chosen in an earlier round by AP@0.3 "
-                    f"on one half of CMU+MIT and are kept")
+                    f"on one half of CMU+MIT and are kept; max_side {cfg.max_side} was chosen among 300, 400 and 500 by "
+                    f"AP@0.3 on the detection validation split and is kept")
     cfg.save(cfg_file)
     hist["seconds"] = time.time() - t0
     (out_dir / f"{prefix}.history.json").write_text(json.dumps(hist, indent=1))
@@ -624,7 +675,8 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
                            f"{sum(len(g) for g in gts)} faces; CMU+MIT A+B is not used): {chosen} the most accurate "
                            f"within {max_time_vs_haar_alt2}x Haar alt2's time there; containment the strongest within "
                            f"{tolerance} AP@0.3 of the best. The stage weights and {kept} were chosen in an earlier "
-                           f"round on one half of CMU+MIT and are kept")
+                           f"round on one half of CMU+MIT and are kept; max_side {cfg.max_side} was chosen among 300, 400 and 500 by "
+                    f"AP@0.3 on the detection validation split and is kept")
     out = Path(out_dir) if out_dir else d
     out.mkdir(parents=True, exist_ok=True)
     det.config.save(out / f"{prefix}.json")

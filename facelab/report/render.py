@@ -310,7 +310,7 @@ def render_report(results: str | Path | None = None, out: str | Path | None = No
         sec["peers"] = {name: info for name, info in refs.get("peers", {}).items()
                         if any(m["model"] == name for m in stages.get(sec["stage"], {}).get("metrics", []))}
     html = env.get_template("index.html").render(
-        generated=datetime.now(timezone.utc).isoformat(timespec="seconds"), sections=sections,
+        generated=datetime.now(timezone.utc).isoformat(timespec="seconds"), sections=sections, results_href=href,
         bench=status["notebooks"], data_home=status.get("data_home"), fmt=_fmt, problems=every,
         summary=summary_rows(stages, refs), environment=_environment(stages), datasets=_datasets())
     replace_text(out, html)
