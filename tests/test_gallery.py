@@ -620,6 +620,22 @@ _CONCURRENT_ENROLMENT = textwrap.dedent("""
 """)
 
 
+def test_sqlite_open_waits_for_a_writer_before_switching_to_wal(tmp_path):
+    """Switching a file to WAL while another connection holds the write lock fails at once in SQLite (no busy wait):
+    the open retries within its busy timeout instead (the race of two processes creating one gallery, seen in CI)."""
+    import threading
+
+    path = tmp_path / "g.db"
+    SQLiteGallery(path).close()
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    assert other.execute("PRAGMA journal_mode=DELETE").fetchone() == ("delete",)
+    other.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+    threading.Timer(0.3, lambda: other.execute("COMMIT")).start()
+    SQLiteGallery(path, busy_timeout_s=10).close()
+    other.close()
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
 @pytest.mark.parametrize("created_by", ["parent", "children"])
 def test_two_processes_enrolling_at_once_both_land(gallery_factory, tmp_path, created_by):
     """Both processes' enrolments land, also when they race to create the gallery file itself."""

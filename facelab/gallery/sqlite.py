@@ -8,6 +8,7 @@ leaves the file as it was before that transaction.
 from __future__ import annotations
 
 import sqlite3
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
@@ -76,8 +77,22 @@ class SQLiteGallery(Gallery):
         self._connection = self._connect("rw" if exists else "rwc")
         if not exists:
             self._create()
-        if self._connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            self._connection.execute("PRAGMA journal_mode=WAL")  # persistent: set once per file
+        self._set_wal()
+
+    def _set_wal(self) -> None:
+        """WAL mode (persistent: set once per file). Switching needs the file to itself and SQLite returns "database
+        is locked" at once when another process holds it, without waiting on busy_timeout (seen when two processes
+        create one gallery together): so retry here, within the same busy timeout."""
+        deadline = time.monotonic() + self._busy_ms / 1000
+        while True:
+            try:
+                if self._connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self._connection.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise GalleryFileError(self.path, f"cannot switch to WAL mode ({error})") from None
+                time.sleep(0.05)
 
     # --- opening -----------------------------------------------------------------------
     def _connect(self, mode: str) -> sqlite3.Connection:
