@@ -301,7 +301,7 @@ def caltech_face_regions(faces: np.ndarray, box, rng, ctx: float, size: int) -> 
     from .proposals import warp_regions
     from .rcnn import dilate
 
-    b = np.array([box[0] * WIN, box[1] * WIN, box[2] * WIN, box[3] * WIN])
+    b = np.asarray(box, float) * WIN
     return np.concatenate([warp_regions(f, dilate(jitter_boxes(b, 1, rng, 0.6, 0.08, 0.1), ctx), size)
                            for f in faces]) if len(faces) else np.zeros((0, size, size), np.uint8)
 
@@ -525,12 +525,13 @@ def train_rcnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "dete
     model.save(out_dir / f"{prefix}.keras")
     cfg_file = out_dir / f"{prefix}.json"
     cfg = RCNNConfig.load(cfg_file) if cfg_file.exists() else RCNNConfig()
-    cfg.tuned_on = (f"CNN fine-tuning, SVM (with LFW faces of training people, {len(cp)} Caltech training-face regions "
-                    f"and scene regions; Caltech count and C {C} chosen by AP on the detection validation split) and "
-                    f"box regression also fitted on regions of {len(tune)} training composites (composite_set('train'), seed {seed}); "
-                    f"CMU+MIT A+B is not used. warp, iterations and iomin were chosen in an earlier round by AP@0.3 "
-                    f"on one half of CMU+MIT and are kept; max_side {cfg.max_side} was chosen among 300, 400 and 500 by "
-                    f"AP@0.3 on the detection validation split and is kept")
+    cfg.tuned_on = (f"CNN fine-tuning, SVM (with LFW faces of training people, {len(cp)} Caltech training-face "
+                    f"regions and scene regions; Caltech count and C {C} chosen by AP on the detection validation "
+                    f"split) and box regression also fitted on regions of {len(tune)} training composites "
+                    f"(composite_set('train'), seed {seed}); CMU+MIT A+B is not used. warp, iterations and iomin were "
+                    f"chosen in an earlier round by AP@0.3 on one half of CMU+MIT and are kept; max_side "
+                    f"{cfg.max_side} was chosen among 300, 400 and 500 by AP@0.3 on the detection validation split "
+                    f"and is kept")
     cfg.save(cfg_file)
     hist["seconds"] = time.time() - t0
     (out_dir / f"{prefix}.history.json").write_text(json.dumps(hist, indent=1))
@@ -675,8 +676,7 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
                            f"{sum(len(g) for g in gts)} faces; CMU+MIT A+B is not used): {chosen} the most accurate "
                            f"within {max_time_vs_haar_alt2}x Haar alt2's time there; containment the strongest within "
                            f"{tolerance} AP@0.3 of the best. The stage weights and {kept} were chosen in an earlier "
-                           f"round on one half of CMU+MIT and are kept; max_side {cfg.max_side} was chosen among 300, 400 and 500 by "
-                    f"AP@0.3 on the detection validation split and is kept")
+                           f"round on one half of CMU+MIT and are kept")
     out = Path(out_dir) if out_dir else d
     out.mkdir(parents=True, exist_ok=True)
     det.config.save(out / f"{prefix}.json")
