@@ -1,7 +1,8 @@
 """facelab's R-CNN detector (Girshick et al., 2014), scaled down to faces.
 
-1. Region proposals: selective search (fast mode) on the image shrunk to 300 px, plus a square copy of each.
-2. Each region, grown by 1.15x for context, is warped to 48x48 grey and passed through a CNN (a 36x36
+1. Region proposals: selective search (fast mode) on the image shrunk to ``max_side`` (400 px as shipped), plus a
+   square copy of each.
+2. Each region, grown by 1.5x for context, is warped to 48x48 grey and passed through a CNN (a 36x36
    face/non-face classifier fine-tuned on warped regions) run fully convolutionally: its 64-channel
    penultimate map (4x4 positions) is the feature. Max- and mean-pooled over the positions (128-d) it feeds
    the SVM (tolerant to a proposal that sits a little off the face); flattened (1024-d, keeps where the face
@@ -40,7 +41,8 @@ class RCNNConfig(JsonConfig):
     min_score: float = 0.0      # SVM margin
     box_regression: bool = True
     rescore: bool = True        # re-score the regressed boxes (max of both SVM scores)
-    context: float = 1.15       # warp a box this many times larger than the proposal (R-CNN's context padding)
+    context: float = 1.5        # warp a box this many times larger than the proposal (R-CNN's 1.15 padding; 1.5 chosen on
+    #                             the detection validation split, see train.RCNN_PROFILES)
     tuned_on: str = ""
 
 
