@@ -204,7 +204,8 @@ md("""
 ## 6. R-CNN: proposals, warped regions, SVM
 
 Selective search (fast mode, image shrunk to 400 px) proposes regions by grouping superpixels; each is
-also added as a square of the same area. Every proposal (grown by 1.5× for context, chosen on the validation split) is warped to 48×48 and
+also added as a square of the same area. Every proposal (grown by 1.5× for context, chosen on the validation
+split) is warped to 48×48 and
 pushed *separately* through the CNN, whose 36×36 window then sees 4×4 positions: the 64-channel map, max- and
 mean-pooled, feeds the linear SVM (tolerant to a proposal a little off the face); flattened, it feeds the box
 regression. The SVM's positives are jittered boxes around faces in LFW photos of training people (found by the

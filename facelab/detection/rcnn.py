@@ -42,7 +42,7 @@ class RCNNConfig(JsonConfig):
     box_regression: bool = True
     rescore: bool = True        # re-score the regressed boxes (max of both SVM scores)
     context: float = 1.5        # warp a box this many times larger than the proposal (R-CNN's 1.15 padding; 1.5 chosen on
-    #                             the detection validation split, see train.RCNN_PROFILES)
+    #                             the detection validation split: the sweep beside train.RCNN_PROFILES)
     tuned_on: str = ""
 
 

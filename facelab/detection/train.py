@@ -265,13 +265,14 @@ def fit_box_calibration(detector: CNNDetector, images, gts, iou_min: float = 0.3
 # ------------------------------------------------------------------ R-CNN
 RCNN_PROFILES = {
     "quick": dict(n_pos=400, copies=1, scenes=12, per_scene=60, n_rand=1000, epochs=1, tune_images=8, lfw=60,
-                  small_lfw=0, caltech_svm=200, svm_C=0.01, context=1.5),
+                  small_lfw=0, caltech_svm=200, svm_C=0.01),
     "full": dict(n_pos=None, copies=2, scenes=None, per_scene=150, n_rand=10000, epochs=2, tune_images=80, lfw=1500,
-                 small_lfw=0, caltech_svm=3000, svm_C=0.01, context=1.5),
+                 small_lfw=0, caltech_svm=3000, svm_C=0.01),
 }
 # small_lfw (shrunk LFW copies per face as SVM positives) is 0 in both: tried on the validation split and not taken
 # (AP@0.3 0.857 with 2 copies, 0.864 without, both with the Caltech regions); kept so the comparison reruns.
-# context (how much larger than the proposal the warped region is) was chosen on the validation split by AP@0.3/0.5:
+# RCNNConfig.context (how much larger than the proposal the warped region is; one value for training and inference)
+# was chosen on the validation split by AP@0.3/0.5:
 # 1.15 (R-CNN's own padding) 0.864/0.818, 1.3 0.878/0.840, 1.5 0.894/0.873, 1.8 0.894/0.874 (1.5, the smaller of the
 # tie: less of a face near the border is edge replication).
 #: width range (px) LFW faces are shrunk to for the SVM's small-face positives (``small_lfw`` copies per face)
@@ -401,7 +402,7 @@ def train_rcnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "dete
     # proposals rarely sit exactly on a face: jitter more than for the sliding window
     out_dir, pos, pos_val, scenes, val_scenes = _prepare(p, seed, training_dir(prefix, profile, out_dir), seed + 11,
                                                          max_shift=5.0, max_scale=0.2)
-    ctx = p["context"]
+    ctx = RCNNConfig().context
     all_props = scene_proposals(scenes, None, seed + 2, progress=progress, context=ctx)
     rng = np.random.default_rng(seed)
     n_sub = min(len(all_props), p["per_scene"] * len(scenes))
