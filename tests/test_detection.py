@@ -197,6 +197,63 @@ def test_packed_pyramid_scores_equal_per_level_scores(cmu):
         np.testing.assert_allclose(packed, alone, atol=1e-4)
 
 
+def test_border_padding_only_adds_windows_beyond_the_border(cmu):
+    """``border_pad`` (a multiple of the 4-px stride) must keep every window of the unpadded pyramid with its score
+    and add windows that reach past the image border, none further than the pad (dense second stage: every window)."""
+    from dataclasses import replace
+
+    from facelab.detection.cnn import CNNDetector
+    from facelab.preprocess import read_image
+
+    shipped = get_detector("cnn")
+    config = replace(shipped.config, border_pad=0, min_face=80.0)
+    plain = CNNDetector(shipped.stage2, None, config, min_score=-1e9, raw_windows=True)
+    padded = CNNDetector(shipped.stage2, None, replace(config, border_pad=6), min_score=-1e9, raw_windows=True)
+    image = read_image(_single_face_item(cmu)["path"], "grey")
+    H, W = image.shape
+    a, b = plain.windows(image), padded.windows(image)
+    key = lambda w: {tuple(np.round(r[:4], 3)): r[4] for r in w}
+    ka, kb = key(a), key(b)
+    assert set(ka) < set(kb)
+    np.testing.assert_allclose([kb[k] for k in ka], [ka[k] for k in ka], atol=1e-3)
+    extra = np.array([k for k in kb if k not in ka])
+    past = (extra[:, 0] < 0) | (extra[:, 1] < 0) | (extra[:, 0] + extra[:, 2] > W + 1) | (extra[:, 1] + extra[:, 3] > H + 1)
+    assert past.all()
+    # 6 px is rounded up to 8 px of the 36-px window: never further out than 8/36 of a window
+    assert (extra[:, 0] >= -8 / 36 * extra[:, 2] - 1e-3).all() and (extra[:, 1] >= -8 / 36 * extra[:, 3] - 1e-3).all()
+    assert (-extra[:, 0] / extra[:, 2]).max() == pytest.approx(8 / 36, abs=1e-3)
+
+
+def test_face_augmentations_change_what_they_say(data_home):
+    """Occlusion hides one edge-anchored rectangle; a border cut repeats one row or column over the cut part; JPEG
+    changes pixels a little; with every probability 0 the augmented set is the plain one (the stream is separate)."""
+    from facelab.data import load_caltech_crops
+    from facelab.detection.patches import augment_faces, cut_by_border, occlusion
+
+    faces = load_caltech_crops()[:20]
+    rng = np.random.default_rng(0)
+    for f in faces:
+        o = occlusion(f, rng)
+        changed = np.argwhere(o != f)
+        if len(changed):
+            (y0, x0), (y1, x1) = changed.min(0), changed.max(0)
+            assert 0 < (y1 - y0 + 1) * (x1 - x0 + 1) <= 0.6 * 36 * 36
+            assert y0 == 0 or x0 == 0 or y1 == 35 or x1 == 35  # anchored at an edge
+        c = cut_by_border(f, rng)
+        cols = [k for k in range(36) if (c[:, k] == c[:, 0]).all()]
+        rows = [k for k in range(36) if (c[k] == c[0]).all()]
+        cols_r = [k for k in range(36) if (c[:, k] == c[:, -1]).all()]
+        rows_b = [k for k in range(36) if (c[k] == c[-1]).all()]
+        assert max(len(cols), len(rows), len(cols_r), len(rows_b)) >= 3  # a repeated band at one border
+    plain = augment_faces(faces, copies=2, seed=3)
+    np.testing.assert_array_equal(plain, augment_faces(faces, copies=2, seed=3, occlude=0, jpeg=0, border_cut=0))
+    real = augment_faces(faces, copies=2, seed=3, occlude=0.5, jpeg=0.5, border_cut=0.5)
+    assert real.shape == plain.shape and real.dtype == np.uint8
+    np.testing.assert_array_equal(real[:40], plain[:40])  # the originals and their mirrors are kept as they are
+    differ = (real[40:] != plain[40:]).reshape(len(real) - 40, -1).any(1)
+    assert 0.6 < differ.mean() < 1.0
+
+
 def test_detect_out_never_loses_or_overwrites_an_annotated_copy(tmp_path, capsys, data_home):
     """a/face.jpg, b/face.jpg and a/face.png get three files; an earlier file is kept; --out naming a file or an
     unwritable place is one line before any model runs."""

@@ -65,6 +65,9 @@ class CNNConfig(JsonConfig):
     chained_pyramid: bool = False    # resize each pyramid level from the previous one (faster)
     peak_size: int = 3               # neighbourhood (cells, square) of those local maxima
     score_floor: float = -5.0        # windows below this logit are never reported, whatever min_score says
+    # windows reaching this many px (of the 36-px window) past every image border, the pixels beyond it
+    # edge-replicated: faces cut by the border (rounded up to the 4-px stride, so interior windows are unchanged)
+    border_pad: int = 0
     # box calibration: window (x, y, s) -> box (x + bx*s, y + by*s, bw*s, bh*s)
     box: list = field(default_factory=lambda: [0.0, 0.0, 1.0, 1.0])
     tuned_on: str = ""
@@ -183,7 +186,10 @@ class CNNDetector(Detector):
     def windows(self, image: np.ndarray) -> np.ndarray:
         """Every scored window as (N, 5) x, y, side, side, logit in input pixels (before NMS)."""
         grey = as_grey(image)
+        pad = _round_up(max(0, int(self.config.border_pad)), STRIDE)
         levels = list(self.pyramid(grey))
+        if pad:  # a multiple of the stride: the padded level's windows are the unpadded ones plus a border ring
+            levels = [(sx, sy, np.pad(lv, pad, mode="edge")) for sx, sy, lv in levels]
         if not levels:
             return np.zeros((0, 5))
         if self.cascade:
@@ -208,7 +214,7 @@ class CNNDetector(Detector):
                 m2 = _predict(self.stage2, level[None])[0, :, :, 0]
                 ii, jj = np.indices(m2.shape).reshape(2, -1)
                 scores.append(m2.reshape(-1))
-            geo.append(np.stack([jj * STRIDE / sx, ii * STRIDE / sy, np.full(len(ii), WIN / sx),
+            geo.append(np.stack([(jj * STRIDE - pad) / sx, (ii * STRIDE - pad) / sy, np.full(len(ii), WIN / sx),
                                  np.full(len(ii), WIN / sy)], 1))
         if not geo:
             return np.zeros((0, 5))

@@ -10,10 +10,15 @@ WIN = 36
 
 
 def augment_faces(faces: np.ndarray, copies: int = 3, seed: int = 0, max_shift: float = 3.0,
-                  max_scale: float = 0.1, max_rot: float = 8.0, photometric: bool = True) -> np.ndarray:
+                  max_scale: float = 0.1, max_rot: float = 8.0, photometric: bool = True, occlude: float = 0.0,
+                  jpeg: float = 0.0, border_cut: float = 0.0) -> np.ndarray:
     """Mirror every face, then add ``copies`` jittered versions of each (shift, scale, small rotation,
-    contrast/brightness/gamma), so the window classifier tolerates the pyramid's stride and scale step."""
+    contrast/brightness/gamma), so the window classifier tolerates the pyramid's stride and scale step. Each
+    jittered copy is also, with these probabilities, partly hidden (:func:`occlusion`), JPEG-compressed at a low
+    quality, or cut by an image border (:func:`cut_by_border`): what faces in real photos look like. Those three
+    draw from their own random stream, so with all of them 0 the result is the same as without them."""
     rng = np.random.default_rng(seed)
+    rng_real = np.random.default_rng([seed, 1])
     faces = np.asarray(faces, np.uint8)
     base = np.concatenate([faces, faces[:, :, ::-1]])
     out = [base]
@@ -28,9 +33,41 @@ def augment_faces(faces: np.ndarray, copies: int = 3, seed: int = 0, max_shift: 
             g = cv2.warpAffine(f, M, (WIN, WIN), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
             if photometric:
                 g = photometric_jitter(g, rng)
+            if occlude and rng_real.random() < occlude:
+                g = occlusion(g, rng_real)
+            if jpeg and rng_real.random() < jpeg:
+                _, buf = cv2.imencode(".jpg", g, [cv2.IMWRITE_JPEG_QUALITY, int(rng_real.integers(8, 40))])
+                g = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+            if border_cut and rng_real.random() < border_cut:
+                g = cut_by_border(g, rng_real)
             batch[i] = g
         out.append(batch)
     return np.concatenate(out)
+
+
+def occlusion(g: np.ndarray, rng, max_frac: float = 0.35) -> np.ndarray:
+    """A rectangle over up to ``max_frac`` of the window, anchored at an edge (a hand, a scarf, hair, sunglasses
+    or another head hide part of a face, rarely its middle alone), filled flat or with noise around a random grey."""
+    out = g.copy()
+    area = rng.uniform(0.1, max_frac) * WIN * WIN
+    h = int(np.clip(np.sqrt(area * rng.uniform(0.4, 2.5)), 6, WIN))
+    w = int(np.clip(area / h, 6, WIN))
+    side = rng.integers(4)  # the edge it comes from: top, bottom, left, right
+    y = 0 if side == 0 else WIN - h if side == 1 else int(rng.integers(0, WIN - h + 1))
+    x = 0 if side == 2 else WIN - w if side == 3 else int(rng.integers(0, WIN - w + 1))
+    fill = rng.uniform(0, 255) + rng.normal(0, rng.uniform(0, 30), (h, w))
+    out[y:y + h, x:x + w] = np.clip(fill, 0, 255).astype(np.uint8)
+    return out
+
+
+def cut_by_border(g: np.ndarray, rng, max_frac: float = 0.4) -> np.ndarray:
+    """The window of a face cut by an image border, as the CNN detector sees it with ``border_pad``: up to
+    ``max_frac`` of it on one side is beyond the image, filled by repeating the last row or column inside."""
+    n = int(rng.integers(3, int(max_frac * WIN) + 1))
+    side = rng.integers(4)
+    out = np.rot90(g, side).copy()  # cut the left columns of the rotated window, rotate back
+    out[:, :n] = out[:, n:n + 1]
+    return np.ascontiguousarray(np.rot90(out, -side))
 
 
 def photometric_jitter(g: np.ndarray, rng) -> np.ndarray:
