@@ -228,7 +228,7 @@ def test_face_augmentations_change_what_they_say(data_home):
     """Occlusion hides one edge-anchored rectangle; a border cut repeats one row or column over the cut part; JPEG
     changes pixels a little; with every probability 0 the augmented set is the plain one (the stream is separate)."""
     from facelab.data import load_caltech_crops
-    from facelab.detection.patches import augment_faces, cut_by_border, occlusion
+    from facelab.detection.patches import augment_faces, cut_by_border, cut_some_by_border, occlusion
 
     faces = load_caltech_crops()[:20]
     rng = np.random.default_rng(0)
@@ -252,6 +252,12 @@ def test_face_augmentations_change_what_they_say(data_home):
     np.testing.assert_array_equal(real[:40], plain[:40])  # the originals and their mirrors are kept as they are
     differ = (real[40:] != plain[40:]).reshape(len(real) - 40, -1).any(1)
     assert 0.6 < differ.mean() < 1.0
+    # negatives are cut the same way, as often as asked, leaving the input untouched
+    assert cut_some_by_border(faces, 0.0) is faces
+    before = faces.copy()
+    cut = cut_some_by_border(faces, 1.0, seed=1)
+    np.testing.assert_array_equal(faces, before)
+    assert all((c != f).any() for c, f in zip(cut, faces) if f.std() > 0)
 
 
 def test_detect_out_never_loses_or_overwrites_an_annotated_copy(tmp_path, capsys, data_home):

@@ -70,6 +70,18 @@ def cut_by_border(g: np.ndarray, rng, max_frac: float = 0.4) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(out, -side))
 
 
+def cut_some_by_border(patches: np.ndarray, p: float, seed: int = 0) -> np.ndarray:
+    """A copy of ``patches`` with each cut by an image border (:func:`cut_by_border`) with probability ``p``: for the
+    negatives, so that a flat band beside a pattern is no cue for "face" once the faces are cut that way too."""
+    if not p:
+        return patches
+    rng = np.random.default_rng([seed, 2])
+    out = patches.copy()
+    for i in np.nonzero(rng.random(len(out)) < p)[0]:
+        out[i] = cut_by_border(out[i], rng)
+    return out
+
+
 def photometric_jitter(g: np.ndarray, rng) -> np.ndarray:
     x = g.astype(np.float32) / 255.0
     x = np.clip(x, 0, 1) ** np.exp(rng.uniform(-0.5, 0.5))  # gamma: dark and washed-out faces

@@ -11,7 +11,7 @@ import numpy as np
 from ..config import DEFAULT_PROFILE, SEED, WEIGHTS_DIR, set_seeds, training_dir
 from ..preprocess import clip_boxes
 from .cnn import WIN, CNNConfig, CNNDetector, build_classifier, build_stage1
-from .patches import augment_faces, load_scene, random_negatives, split_scenes
+from .patches import augment_faces, cut_some_by_border, load_scene, random_negatives, split_scenes
 
 PROFILES = {
     # quick: the workflow in about a minute on 2 cores (not the shipped weights)
@@ -22,7 +22,8 @@ PROFILES = {
                  max_mined=40000),
 }
 # what real photos add to the Caltech crops (probabilities per jittered copy, see augment_faces); a profile may set
-# them, and ``border_pad`` (CNNConfig.border_pad: hard negatives mined past the border, the pad written to the json).
+# them, ``negative_border_cut`` (the negatives cut the same way) and ``border_pad`` (CNNConfig.border_pad: hard
+# negatives mined past the border, the pad written to the json).
 # Off in the shipped recipe: tried on the validation split in the round of issue 24 and not shipped (the model card
 # of detection_cnn says why: a flat band beside texture became a "cut face")
 REAL_PHOTO_AUGMENTATION = dict(occlude=0.0, jpeg=0.0, border_cut=0.0)
@@ -30,6 +31,11 @@ REAL_PHOTO_AUGMENTATION = dict(occlude=0.0, jpeg=0.0, border_cut=0.0)
 
 def _augmentation(p: dict) -> dict:
     return {k: p.get(k, v) for k, v in REAL_PHOTO_AUGMENTATION.items()}
+
+
+def _cut_negatives(p: dict, neg: np.ndarray, seed: int) -> np.ndarray:
+    """The negatives cut by the border as often as the faces (profile key ``negative_border_cut``, default 0)."""
+    return cut_some_by_border(neg, float(p.get("negative_border_cut", 0.0)), seed)
 
 
 def positives(n: int | None = None, val_fraction: float = 0.1, seed: int = SEED):
@@ -127,11 +133,12 @@ def train_cnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "detec
     out_dir, pos, pos_val, scenes, val_scenes = _prepare(p, seed, training_dir(prefix, profile, out_dir), seed,
                                                          **_augmentation(p))
     pad = int(p.get("border_pad", 0))
-    neg = random_negatives(scenes, p["n_neg"], seed=seed)
+    neg = _cut_negatives(p, random_negatives(scenes, p["n_neg"], seed=seed), seed)
     neg_val = random_negatives(val_scenes, max(500, len(pos_val)), seed=seed + 1)
     log(f"positives {len(pos)} (augmented), random negatives {len(neg)}; "
         f"validation {len(pos_val)} faces / {len(neg_val)} non-faces")
-    hist = {"rounds": [], "profile": profile, "seed": seed, "augmentation": _augmentation(p), "border_pad": pad}
+    hist = {"rounds": [], "profile": profile, "seed": seed, "augmentation": _augmentation(p), "border_pad": pad,
+            "negative_border_cut": float(p.get("negative_border_cut", 0.0))}
     model = build_classifier()
     for r, ep in enumerate(p["epochs"][: p["mine_rounds"] + 1]):
         if r > 0:
@@ -141,7 +148,7 @@ def train_cnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "detec
             log(f"round {r}: mined {len(mined)} hard negatives (held-out scenes give {len(val_fa)} false alarms)")
             hist["rounds"][-1]["false_alarms_val_scenes"] = int(len(val_fa))
             hist["rounds"][-1]["mined_next"] = int(len(mined))
-            neg = np.concatenate([neg, mined])
+            neg = np.concatenate([neg, _cut_negatives(p, mined, seed + r)])
         h = fit_classifier(model, pos, neg, (pos_val, neg_val), epochs=ep, seed=seed + r, verbose=verbose)
         hist["rounds"].append({"round": r, "epochs": ep, "negatives": int(len(neg)), "history": h})
         log(f"round {r}: val acc {h.get('val_acc', [float('nan')])[-1]:.4f} ({time.time() - t0:.0f}s)")
@@ -231,7 +238,7 @@ def finetune_cnn_photo_negatives(weights_dir=None, out_dir=None, prefix: str = "
     photo_neg = mine_photo_negatives(det, n_photos, seed, progress=progress)
     scene_hard = mine_hard_negatives(det.stage2, scenes, -1.0, p["max_mined"], progress=progress, seed=seed + 31,
                                      border_pad=det.config.border_pad)
-    neg = np.concatenate([random_negatives(scenes, p["n_neg"], seed=seed), scene_hard]
+    neg = np.concatenate([_cut_negatives(p, random_negatives(scenes, p["n_neg"], seed=seed), seed), scene_hard]
                          + [photo_neg, photo_neg[:, :, ::-1]] * max(1, copies // 2))
     neg_val = random_negatives(val_scenes, max(500, len(pos_val)), seed=seed + 1)
     log(f"fine-tuning stage 2: {len(photo_neg)} false alarms in people photos (x{copies} with mirrors), "
