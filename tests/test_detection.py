@@ -222,6 +222,12 @@ def test_border_padding_only_adds_windows_beyond_the_border(cmu):
     # 6 px is rounded up to 8 px of the 36-px window: never further out than 8/36 of a window
     assert (extra[:, 0] >= -8 / 36 * extra[:, 2] - 1e-3).all() and (extra[:, 1] >= -8 / 36 * extra[:, 3] - 1e-3).all()
     assert (-extra[:, 0] / extra[:, 2]).max() == pytest.approx(8 / 36, abs=1e-3)
+    # border_pad_max_window: only windows up to that fraction of the shorter side reach past the border
+    limited = CNNDetector(shipped.stage2, None, replace(config, border_pad=6, border_pad_max_window=0.6),
+                          min_score=-1e9, raw_windows=True)
+    kc = key(limited.windows(image))
+    assert set(ka) < set(kc) < set(kb)
+    assert all(k[2] <= 0.6 * min(H, W) + 1e-3 for k in set(kc) - set(ka))
 
 
 def test_face_augmentations_change_what_they_say(data_home):

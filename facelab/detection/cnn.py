@@ -68,6 +68,9 @@ class CNNConfig(JsonConfig):
     # windows reaching this many px (of the 36-px window) past every image border, the pixels beyond it
     # edge-replicated: faces cut by the border (rounded up to the 4-px stride, so interior windows are unchanged)
     border_pad: int = 0
+    # pad only the levels whose window is at most this fraction of the image's shorter side (0: every level): a
+    # large window past the border can take in two faces
+    border_pad_max_window: float = 0.0
     # box calibration: window (x, y, s) -> box (x + bx*s, y + by*s, bw*s, bh*s)
     box: list = field(default_factory=lambda: [0.0, 0.0, 1.0, 1.0])
     tuned_on: str = ""
@@ -188,14 +191,16 @@ class CNNDetector(Detector):
         grey = as_grey(image)
         pad = _round_up(max(0, int(self.config.border_pad)), STRIDE)
         levels = list(self.pyramid(grey))
-        if pad:  # a multiple of the stride: the padded level's windows are the unpadded ones plus a border ring
-            levels = [(sx, sy, np.pad(lv, pad, mode="edge")) for sx, sy, lv in levels]
+        limit = self.config.border_pad_max_window * min(grey.shape)
+        pads = [pad if pad and (not limit or WIN / sx <= limit) else 0 for sx, _, _ in levels]
+        # a multiple of the stride: the padded level's windows are the unpadded ones plus a border ring
+        levels = [(sx, sy, np.pad(lv, q, mode="edge") if q else lv) for (sx, sy, lv), q in zip(levels, pads)]
         if not levels:
             return np.zeros((0, 5))
         if self.cascade:
             maps = _stage1_maps(self.stage1, [lv for _, _, lv in levels])
         geo, crops, scores = [], [], []  # per level: (x, y, sx, sy) of its windows; their crops or logits
-        for k, (sx, sy, level) in enumerate(levels):
+        for k, ((sx, sy, level), pad) in enumerate(zip(levels, pads)):
             if self.cascade:
                 m1 = maps[k]
                 passed = m1 > self.config.stage1_threshold
