@@ -200,13 +200,13 @@ class CNNDetector(Detector):
         if self.cascade:
             maps = _stage1_maps(self.stage1, [lv for _, _, lv in levels])
         geo, crops, scores = [], [], []  # per level: (x, y, sx, sy) of its windows; their crops or logits
-        for k, ((sx, sy, level), pad) in enumerate(zip(levels, pads)):
+        for k, ((sx, sy, level), level_pad) in enumerate(zip(levels, pads)):
             if self.cascade:
                 m1 = maps[k]
                 passed = m1 > self.config.stage1_threshold
                 if self.config.stage1_peaks:  # only local maxima of the stage-1 map go on
-                    k = self.config.peak_size
-                    passed &= m1 >= cv2.dilate(m1, np.ones((k, k), np.uint8))
+                    n = self.config.peak_size
+                    passed &= m1 >= cv2.dilate(m1, np.ones((n, n), np.uint8))
                 ii, jj = np.nonzero(passed)
                 if not len(ii):
                     continue
@@ -219,8 +219,8 @@ class CNNDetector(Detector):
                 m2 = _predict(self.stage2, level[None])[0, :, :, 0]
                 ii, jj = np.indices(m2.shape).reshape(2, -1)
                 scores.append(m2.reshape(-1))
-            geo.append(np.stack([(jj * STRIDE - pad) / sx, (ii * STRIDE - pad) / sy, np.full(len(ii), WIN / sx),
-                                 np.full(len(ii), WIN / sy)], 1))
+            geo.append(np.stack([(jj * STRIDE - level_pad) / sx, (ii * STRIDE - level_pad) / sy,
+                                 np.full(len(ii), WIN / sx), np.full(len(ii), WIN / sy)], 1))
         if not geo:
             return np.zeros((0, 5))
         if self.cascade:  # the second stage sees the survivors of every level in one batch
