@@ -90,6 +90,19 @@ def test_rcnn_iomin_suppression_hand_checked():
     assert iomin_suppression([(10, 10, 10, 10), (15, 10, 10, 10)], [0.9, 0.5], 0.5).tolist() == [0]
 
 
+def test_group_suppression_hand_checked():
+    from facelab.detection.nms import group_suppression
+
+    # 0: a window over two faces (1, 2) standing side by side; 3: a face holding one small box (4); 5: elsewhere
+    boxes = [(0, 0, 90, 90), (10, 30, 30, 30), (50, 30, 30, 30), (200, 0, 60, 60), (210, 10, 20, 20),
+             (400, 0, 30, 30)]
+    assert group_suppression(boxes, 0.75, 2).tolist() == [1, 2, 3, 4, 5]   # only the group box holds two
+    assert group_suppression(boxes, 0.75, 1).tolist() == [1, 2, 4, 5]      # holding one is enough
+    # a face only half inside the group box does not count towards it
+    assert group_suppression([(0, 0, 90, 90), (10, 30, 30, 30), (75, 30, 30, 30)], 0.75, 2).tolist() == [0, 1, 2]
+    assert group_suppression([], 0.75, 2).tolist() == []
+
+
 # ---------------------------------------------------------------- AP, checked by hand
 def test_average_precision_hand_checked():
     gt = [np.array([[0, 0, 10, 10], [50, 50, 10, 10]], float), np.zeros((0, 4))]

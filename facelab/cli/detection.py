@@ -142,7 +142,7 @@ def cmd_eval(args) -> int:
 
 def cmd_train(args) -> int:
     from ..config import training_dir
-    from ..detection.train import calibrate_cnn, finetune_cnn_photo_negatives, train_cnn, train_rcnn
+    from ..detection.train import SHIPPED_INFERENCE, calibrate_cnn, finetune_cnn_photo_negatives, train_cnn, train_rcnn
 
     fn = train_cnn if args.model == "cnn" else train_rcnn
     out = training_dir(f"detection_{args.model}", args.profile, training_out(args))
@@ -152,7 +152,7 @@ def cmd_train(args) -> int:
         # the recipe's last round (false alarms in people photos), then the choices made on the validation split
         finetune_cnn_photo_negatives(out, out, seed=args.seed, log=log, verbose=0 if args.json else 2,
                                      progress=not args.json)
-        calibrate_cnn(out, seed=args.seed, log=log)
+        calibrate_cnn(out, seed=args.seed, log=log, inference=SHIPPED_INFERENCE)
     if args.json:
         print_json({"model": args.model, "profile": args.profile, "out": str(out), "seconds": hist.get("seconds")})
     return 0

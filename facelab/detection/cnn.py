@@ -20,7 +20,7 @@ import numpy as np
 from ..models.runtime import predict_batches
 from ..models.weights import WEIGHTS_DIR, load_keras
 from .base import Detection, Detector, JsonConfig, as_grey
-from .nms import containment_suppression, nms
+from .nms import containment_suppression, group_suppression, nms
 
 WIN = 36
 STRIDE = 4
@@ -71,6 +71,9 @@ class CNNConfig(JsonConfig):
     # pad only the levels whose window is at most this fraction of the image's shorter side (0: every level): a
     # large window past the border can take in two faces
     border_pad_max_window: float = 0.0
+    # drop a box holding this many reported boxes (each ``containment``, or 0.75, inside it): a large window over
+    # a group of faces can score as a face (0: off)
+    group_holds: int = 0
     # box calibration: window (x, y, s) -> box (x + bx*s, y + by*s, bw*s, bh*s)
     box: list = field(default_factory=lambda: [0.0, 0.0, 1.0, 1.0])
     tuned_on: str = ""
@@ -250,6 +253,9 @@ class CNNDetector(Detector):
         if self.config.containment:
             k2 = containment_suppression(boxes, scores, self.config.containment)
             boxes, scores = boxes[k2], scores[k2]
+        if self.config.group_holds:
+            k3 = group_suppression(boxes, self.config.containment or 0.75, self.config.group_holds)
+            boxes, scores = boxes[k3], scores[k3]
         return np.concatenate([boxes, scores[:, None]], 1)
 
     def _detect(self, image: np.ndarray) -> list[Detection]:

@@ -29,6 +29,12 @@ PROFILES = {
 REAL_PHOTO_AUGMENTATION = dict(occlude=0.0, jpeg=0.0, border_cut=0.0)
 
 
+#: inference settings the shipped CNN adds to what its training wrote, chosen on the validation split in issue 24's
+#: round (``facelab train detection --model cnn --profile full`` applies them before :func:`calibrate_cnn`): windows
+#: 20 px (of the 36-px window) past the image border, and a box holding two reported faces dropped
+SHIPPED_INFERENCE = dict(border_pad=20, group_holds=2)
+
+
 def _augmentation(p: dict) -> dict:
     return {k: p.get(k, v) for k, v in REAL_PHOTO_AUGMENTATION.items()}
 
@@ -631,7 +637,7 @@ CNN_SPEED_SETTINGS = tuple({"stage1_threshold": t, "stage1_peaks": p, "chained_p
 def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = SEED, log=print,
                   min_faces=(20, 24, 28), scale_steps=(1.2, 1.26), max_time_vs_haar_alt2: float = 0.4, items=None,
                   containments=(0.5, 0.6, 0.75), tolerance: float = 0.005, out_dir=None,
-                  speed_settings=None, progress: bool = True) -> dict:
+                  speed_settings=None, progress: bool = True, inference: dict | None = None) -> dict:
     """Fit the choices that need whole photos on the detection *validation* split
     (:func:`facelab.detection.validation.validation_set`; never CMU+MIT, the test set): the window-to-box calibration
     (to the face box convention), the pyramid (minimum face size and scale step: the most accurate by AP@0.3 whose
@@ -641,8 +647,9 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
     more than AP shows) and the default operating threshold (best F1 at IoU 0.5). ``speed_settings`` (for example
     :data:`CNN_SPEED_SETTINGS`: stage-1 threshold, stage-1 peaks only, chained pyramid) are then chosen together with
     the pyramid by the same rule; by default the config's own are kept (``docs/benchmarks/cnn_speed_settings.py``
-    runs the sweep: the time ratio moves with the machine's load, so the choice needs an idle machine). The config is
-    written to ``out_dir`` (default: beside the weights)."""
+    runs the sweep: the time ratio moves with the machine's load, so the choice needs an idle machine). ``inference``
+    (for example :data:`SHIPPED_INFERENCE`) replaces config settings first. The config is written to ``out_dir``
+    (default: beside the weights)."""
     from dataclasses import replace
 
     from tqdm.auto import tqdm
@@ -653,6 +660,8 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
 
     d = Path(weights_dir) if weights_dir else WEIGHTS_DIR
     det = CNNDetector.load(d, prefix)
+    if inference:
+        det.config = replace(det.config, **inference)
     det.min_score = -1e9  # down to the score floor
     det.config.box = [0.0, 0.0, 1.0, 1.0]
     det.config.containment = CNNConfig.containment  # the default until its own step below: a rerun gives the same
@@ -712,7 +721,9 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
                            f"{sum(len(g) for g in gts)} faces; CMU+MIT A+B is not used): {chosen} the most accurate "
                            f"within {max_time_vs_haar_alt2}x Haar alt2's time there; containment the strongest within "
                            f"{tolerance} AP@0.3 of the best. The stage weights and {kept} were chosen in an earlier "
-                           f"round on one half of CMU+MIT and are kept")
+                           f"round on one half of CMU+MIT and are kept. border_pad ({det.config.border_pad}) and "
+                           f"group_holds ({det.config.group_holds}) are given, chosen on the same validation split by "
+                           f"comparing runs of this calibration")
     out = Path(out_dir) if out_dir else d
     out.mkdir(parents=True, exist_ok=True)
     det.config.save(out / f"{prefix}.json")
