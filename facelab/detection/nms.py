@@ -53,21 +53,21 @@ def containment_suppression(boxes, scores, frac: float = 0.8) -> np.ndarray:
     """Drop a box when ``frac`` of its area lies inside a higher-scoring kept box (small boxes inside big faces)."""
     boxes = np.asarray(boxes, float).reshape(-1, 4)
     order = np.argsort(-np.asarray(scores, float), kind="stable")
-    b = boxes[order]
-    # inside[i, j]: box j lies (frac of its area) inside box i
+    return order[_greedy(lies_inside(boxes[order], frac))]
+
+
+def lies_inside(b: np.ndarray, frac: float) -> np.ndarray:
+    """(N, N) booleans: [i, j] when ``frac`` of box j's area lies inside box i (never a box in itself)."""
     inside = intersection_areas(b) >= frac * (b[:, 2] * b[:, 3])[None]
     np.fill_diagonal(inside, False)
-    return order[_greedy(inside)]
+    return inside
 
 
 def group_suppression(boxes, frac: float = 0.75, holds: int = 2) -> np.ndarray:
     """Indices of the boxes kept: a box is dropped when ``holds`` or more of the other boxes lie (``frac`` of their
     area) inside it. After :func:`containment_suppression` those are better-scoring boxes: a window over a group of
     faces scores as a face, but a face holds no two faces."""
-    b = np.asarray(boxes, float).reshape(-1, 4)
-    inside = intersection_areas(b) >= frac * (b[:, 2] * b[:, 3])[None]
-    np.fill_diagonal(inside, False)
-    return np.nonzero(inside.sum(1) < holds)[0]
+    return np.nonzero(lies_inside(np.asarray(boxes, float).reshape(-1, 4), frac).sum(1) < holds)[0]
 
 
 def iomin_suppression(boxes, scores, frac: float = 0.8) -> np.ndarray:
