@@ -20,7 +20,10 @@ def test_detection_results_json(bench_run):
     assert total["cnn"] > total["haar"]
     assert {m["metric"] for m in metrics} >= {"ap50", "ap30", "recall50_at_10fp", "recall50_at_167fp",
                                                "s_per_image", "mp_per_s"}
-    assert {"benchmark", "speed", "hard_negative_rounds"} <= set(r["tables"])
+    assert {"benchmark", "speed", "hard_negative_rounds", "cnn_speed_fresh_processes"} <= set(r["tables"])
+    # the CNN timed in a fresh process beside Haar alt2, as a user's runs it: one cold pass in the quick profile
+    (cold,) = r["tables"]["cnn_speed_fresh_processes"]
+    assert cold["pass"] == "first (cold)" and cold["n"] == 1 and cold["median"] > 0
     for f in r["figures"]:
         assert (bench_run["reports"] / "results" / f["file"]).exists()
     assert any(f["file"] == "detection_pr_curves.png" for f in r["figures"])
