@@ -139,3 +139,21 @@ def validation_items():
     from facelab.detection.validation import validation_set
 
     return validation_set()
+
+
+def test_rcnn_inference_choice_scores_what_the_detector_returns(validation_items):
+    """choose_rcnn_inference shares one R-CNN pass between its settings: the shipped pair must score exactly as the
+    registry's R-CNN does on the same photos, and the choice must be one of the candidates."""
+    from facelab.detection.metrics import _as_array, detection_metrics
+    from facelab.detection.registry import get_detector
+    from facelab.detection.train import choose_rcnn_inference
+
+    items = [it for it in validation_items if len(it["boxes"])][:3]
+    det = get_detector("rcnn", min_score=-1e9)
+    shipped = (det.config.iterations, det.config.iomin)
+    out = choose_rcnn_inference(items=items, iterations=(1, shipped[0]), iomins=(0.0, shipped[1]), progress=False,
+                                log=lambda *a: None)
+    assert out["iterations"] in (1, shipped[0]) and out["iomin"] in (0.0, shipped[1])
+    m = detection_metrics([_as_array(det.detect(it["image"])) for it in items], [it["boxes"] for it in items])
+    a = out["ap_validation"][f"iterations={shipped[0]},iomin={shipped[1]}"]
+    assert (a["ap30"], a["ap50"]) == (round(m["ap30"], 4), round(m["ap50"], 4))

@@ -35,6 +35,7 @@ seed = 42
 results_dir = None     # None: facelab.config.results_dir()
 n_images_quick = 8     # CMU+MIT test images (and 2x as many validation photos) evaluated in the quick profile
 demo_epochs = 1        # the tiny training demo (the shipped weights are NOT retrained here)
+speed_runs = 4         # fresh processes timing the CNN alone beside Haar alt2 (full profile; quick: 1)
 """, metadata={"tags": ["parameters"]})
 code("""
 import json, time, tempfile
@@ -55,6 +56,7 @@ from facelab.detection.train import train_cnn, positives
 from facelab.detection.validation import validation_set
 from facelab.detection.calibration import box_maps
 from facelab.detection.benchmark import benchmark
+from facelab.detection.speed import time_in_fresh_processes
 from facelab.detection.metrics import detection_metrics
 from facelab.detection.proposals import selective_search
 
@@ -287,6 +289,16 @@ rw.figure(fig, "pr_curves", f"precision-recall of every detector, CMU+MIT {split
 speed = [{"model": r["model"], "s_per_image": r["s_per_image"], "mp_per_s": r["mp_per_s"]} for r in rows]
 by_speed = {s["model"]: s["s_per_image"] for s in speed}
 rw.table("speed", speed)
+# the benchmark above runs every detector in one process, where the other TensorFlow models share the CNN's caches; a
+# user's `facelab detect` runs one detector: so the CNN is also timed in fresh processes holding only it and Haar alt2
+# (each first pass cold, as a new user's; the later passes warm)
+alone = time_in_fresh_processes("cnn", [it["path"] for it in eval_items], runs=speed_runs if FULL else 1,
+                                passes=2 if FULL else 1, log=print)
+speed_alone = [{"pass": name, **alone[key]} for name, key in
+               (("first (cold)", "first_pass_x_reference"), ("later (warm)", "later_passes_x_reference")) if alone[key]]
+rw.table("cnn_speed_fresh_processes", speed_alone)
+display(Markdown("CNN seconds per image / Haar alt2's, fresh one-detector processes:\\n\\n" + "\\n".join(
+    f"- {r['pass']} pass: median {r['median']:.3f}x (range {r['min']:.3f}-{r['max']:.3f}, {r['n']} run(s))" for r in speed_alone)))
 fig, ax = plt.subplots(figsize=(7, 3))
 ax.barh([s["model"] for s in speed], [s["s_per_image"] for s in speed]); ax.set_xlabel("seconds per image"); ax.set_xscale("log")
 rw.figure(fig, "speed", "seconds per image (log scale)"); plt.show()
@@ -340,7 +352,12 @@ if "cnn" in by:
                      f"CNN {'beats' if c['ap30'] > base[best_base]['ap30'] else 'does NOT beat'} every baseline.")
     if "haar-alt2" in by:
         ratio = c["s_per_image"] / by["haar-alt2"]["s_per_image"]
-        lines.append(f"- speed: CNN takes {ratio:.2f}x Haar alt2's time per image (target <= 0.5).")
+        cold = alone["first_pass_x_reference"]
+        lines.append(f"- speed (target <= 0.5x Haar alt2's time per image): in fresh processes holding only the CNN and "
+                     f"Haar alt2, as a user's runs, the CNN takes {cold['median']:.2f}x on a cold first pass (median of "
+                     f"{cold['n']} run(s), range {cold['min']:.2f}-{cold['max']:.2f}): "
+                     f"{'met' if cold['median'] <= 0.5 else 'MISSED'}; in this benchmark, every detector in one "
+                     f"process, {ratio:.2f}x." + ("" if FULL else " (quick subset: not the benchmark)"))
     fast_peers = [k for k, v in base.items() if "haar-alt2" in by and v["s_per_image"] <= by["haar-alt2"]["s_per_image"]]
     beaten = all(c["ap30"] >= base[k]["ap30"] and c["ap50"] >= base[k]["ap50"] for k in fast_peers)
     lines.append(f"- target (CNN >= every peer within Haar alt2's time, AP@0.3 and AP@0.5: {', '.join(fast_peers)}): "
@@ -362,8 +379,9 @@ even when it finds the face. Here every detector's boxes go through its box map 
 above; fitted on the validation split by `facelab train box-calibration`), so AP@0.5 compares finding and framing
 alike, and AP@0.3 mostly finding. The CNN's window-to-box calibration plays the same role inside its config; the
 R-CNN's box regression was trained on training composites. What was *not* refitted on validation: the CNN's stage
-weights and speed settings and the R-CNN's warp size, refinement steps and suppression rule were chosen in an
-earlier round by AP@0.3 on one half of CMU+MIT, so the test numbers are not fully untouched for those choices.
+weights and speed settings and the R-CNN's warp size were chosen in an earlier round by AP@0.3 on one half of
+CMU+MIT, so the test numbers are not fully untouched for those choices (the R-CNN's box-regression steps and
+suppression rule, chosen there too at first, are now chosen on the validation split).
 
 **What is hard.** The gallery shows the misses: typically faces that are very dark, halftone-printed, drawn
 (cartoons, line drawings), tilted by more than the ±8° seen in training, or smaller than the 28-px minimum face. The false alarms
@@ -379,7 +397,8 @@ since timings on a shared machine vary); passing every window above the 99.5 %-r
 (`stage1_peaks=False, stage1_threshold=-2.885`) gained about 0.008 AP@0.3 there for about 1.5x the time. The
 smallest face and the pyramid step are now chosen on the validation split: the most accurate pair within 0.4x
 Haar alt2's time on those photos. The speed table compares every detector measured in the same run (detectors take turns image by image, so a
-busy shared machine slows them alike, but the seconds themselves vary from run to run). The R-CNN
+busy shared machine slows them alike, but the seconds themselves vary from run to run). Beside it, the CNN is timed as a user's process runs it: fresh
+processes holding only it and Haar alt2 (the other TensorFlow models of this run slow it down). The R-CNN
 spends about half a second on selective search and then runs the CNN once per proposal (and again for each of
 the three box-refinement steps): slow, as the original
 was (about 47 s per image for VGG-16 on a 2014 GPU); its value here is didactic.

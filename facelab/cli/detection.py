@@ -54,7 +54,8 @@ def register(commands, train, evaluate) -> None:
                     "and the mouth, side 2.3 x eye-to-mouth), on the detection validation split (composites of "
                     "training faces in held-out scenes, and dlib's 9 photos; never the CMU+MIT test set). For 'cnn' "
                     "it refits the CNN's own window calibration, smallest face, pyramid step and threshold "
-                    "(detection_cnn.json); for 'rcnn' also its operating threshold (detection_rcnn.json). Writes "
+                    "(detection_cnn.json); for 'rcnn' first its box-regression steps and suppression (iomin), then its "
+                    "operating threshold (detection_rcnn.json). Writes "
                     "detection_box_calibration.json.")
     p.add_argument("--model", nargs="+", default=fast, choices=MODELS, metavar="NAME",
                    help=f"detectors to calibrate (default: {' '.join(fast)})")
@@ -160,7 +161,7 @@ def cmd_train(args) -> int:
 
 def cmd_box_calibration(args) -> int:
     from ..detection.calibration import BOX_MAPS_FILE, box_map_entries, write_box_maps
-    from ..detection.train import calibrate_cnn, calibrate_detectors, calibrate_rcnn_threshold
+    from ..detection.train import calibrate_cnn, calibrate_detectors, calibrate_rcnn_threshold, choose_rcnn_inference
 
     out = Path(training_out(args) or Path("runs") / "box_calibration")
     log = (lambda *a: None) if args.json else print
@@ -168,14 +169,19 @@ def cmd_box_calibration(args) -> int:
     if "cnn" in args.model:
         result["cnn"] = calibrate_cnn(seed=args.seed, log=log, out_dir=out)
     others = [n for n in args.model if n != "cnn"]
-    fitted = calibrate_detectors(others, seed=args.seed, progress=not args.json, log=log)
+    settings = {}
+    if "rcnn" in others:  # its regression steps and suppression first: the box map is fitted on the boxes they give
+        chosen = choose_rcnn_inference(seed=args.seed, progress=not args.json, log=log)
+        settings["rcnn"] = {k: chosen[k] for k in ("iterations", "iomin")}
+        result["rcnn_inference"] = chosen
+    fitted = calibrate_detectors(others, seed=args.seed, progress=not args.json, log=log, settings=settings)
     # detectors not refitted now keep their shipped entries (map and face count)
     maps = {n: entry for n, entry in box_map_entries().items() if n not in fitted}
     maps.update({n: r for n, r in fitted.items() if "map" in r})
     path = write_box_maps(dict(sorted(maps.items())), out / BOX_MAPS_FILE)
     if "map" in fitted.get("rcnn", {}):  # its operating threshold is chosen on the boxes its new map gives
         result["rcnn"] = calibrate_rcnn_threshold(seed=args.seed, out_dir=out, box_map=fitted["rcnn"]["map"],
-                                                  progress=not args.json, log=log)
+                                                  progress=not args.json, log=log, settings=settings.get("rcnn"))
     result["maps"] = fitted
     result["out"] = str(path)
     if args.json:

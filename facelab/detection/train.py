@@ -569,8 +569,8 @@ def train_rcnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "dete
     cfg.tuned_on = (f"CNN fine-tuning, SVM (with LFW faces of training people, {len(cp)} Caltech training-face "
                     f"regions and scene regions; Caltech count and C {C} chosen by AP on the detection validation "
                     f"split) and box regression also fitted on regions of {len(tune)} training composites "
-                    f"(composite_set('train'), seed {seed}); CMU+MIT A+B is not used. warp, iterations and iomin were "
-                    f"chosen in an earlier round by AP@0.3 on one half of CMU+MIT and are kept; max_side "
+                    f"(composite_set('train'), seed {seed}); CMU+MIT A+B is not used. warp was chosen in an "
+                    f"earlier round by AP@0.3 on one half of CMU+MIT and is kept; max_side "
                     f"{cfg.max_side} was chosen among 300, 400 and 500 by AP@0.3 on the detection validation split "
                     f"and is kept; context {ctx} was chosen among 1.15, 1.3, 1.5 and 1.8 by AP@0.3 and AP@0.5 on the "
                     f"detection validation split")
@@ -599,8 +599,67 @@ def best_f1_threshold(dets, gts, iou: float = 0.5) -> tuple[float, float]:
     return float(round(s[k], 3)), float(f1[k])
 
 
+def choose_rcnn_inference(weights_dir=None, prefix: str = "detection_rcnn", seed: int = SEED,
+                          iterations=(1, 2, 3, 4), iomins=(0.0, 0.6, 0.7, 0.8, 0.9), tolerance: float = 0.005,
+                          box_map=None, progress: bool = True, log=print, items=None) -> dict:
+    """The R-CNN's inference settings chosen on the detection *validation* split (never CMU+MIT): the number of
+    box-regression steps (each moved box scored again) with the best mean of AP@0.3 and AP@0.5, then ``iomin``,
+    the strongest suppression (the smallest fraction; 0 = off, the weakest) within ``tolerance`` AP@0.3 of the best,
+    the rule of the CNN's containment. One R-CNN pass per photo serves every pair: each step's boxes are kept.
+    Boxes go through ``box_map`` (default: the shipped one) as ``Detector.detect`` moves them.
+    Returns {"iterations", "iomin", "ap_validation": {"iterations=K,iomin=F": {"ap30", "ap50"}}}."""
+    from tqdm.auto import tqdm
+
+    from .base import as_grey
+    from .calibration import apply_box_map, box_maps
+    from .metrics import detection_metrics
+    from .nms import iomin_suppression, nms
+    from .rcnn import RCNNDetector, apply_deltas
+    from .validation import validation_set
+
+    det = RCNNDetector.load(Path(weights_dir) if weights_dir else WEIGHTS_DIR, prefix, min_score=-1e9)
+    box_map = box_maps().get("rcnn") if box_map is None else box_map
+    cfg, items = det.config, validation_set(seed) if items is None else items  # items: a subset, for tests
+    found = {(k, f): [] for k in iterations for f in iomins}
+    for it in tqdm(items, desc="R-CNN inference settings", disable=not progress, leave=False):
+        # why not det.detect per setting: the proposals and the first scoring are most of the time, shared here
+        image = it["image"]
+        grey = as_grey(image)
+        boxes = det.proposals(image)
+        scores, deltas = det.score_regions(grey, boxes)
+        keep = scores >= max(det.min_score, cfg.score_floor)
+        boxes, scores, deltas = boxes[keep], scores[keep], deltas[keep]
+        for step in range(1, max(iterations) + 1):
+            if len(boxes):
+                boxes = apply_deltas(boxes, deltas)
+                again, deltas = det.score_regions(grey, boxes)
+                scores = np.maximum(scores, again)
+            if step not in iterations:
+                continue
+            for f in iomins:
+                k = nms(boxes, scores, cfg.nms_iou) if len(boxes) else np.zeros(0, int)
+                if f and len(k):
+                    k = k[iomin_suppression(boxes[k], scores[k], f)]
+                framed = apply_box_map(boxes[k], box_map) if box_map is not None else boxes[k]
+                found[(step, f)].append(_clipped_dets(np.column_stack([framed, scores[k]]), image))
+    gts = [it["boxes"] for it in items]
+    ap = {}
+    for (k, f), dets in found.items():
+        m = detection_metrics(dets, gts)
+        ap[(k, f)] = {"ap30": round(m["ap30"], 4), "ap50": round(m["ap50"], 4)}
+    best_k = max(iterations, key=lambda k: max(ap[(k, f)]["ap30"] + ap[(k, f)]["ap50"] for f in iomins))
+    best = max(ap[(best_k, f)]["ap30"] for f in iomins)
+    # the strongest suppression within the tolerance: the smallest fraction, off (0) only when nothing else is
+    chosen_f = min((f for f in iomins if ap[(best_k, f)]["ap30"] >= best - tolerance), key=lambda f: f or 2.0)
+    for (k, f), a in sorted(ap.items()):
+        log(f"R-CNN iterations {k}, iomin {f}: AP@0.3 {a['ap30']:.4f}, AP@0.5 {a['ap50']:.4f} on the validation split")
+    log(f"R-CNN inference settings: iterations {best_k}, iomin {chosen_f}")
+    return {"iterations": int(best_k), "iomin": float(chosen_f),
+            "ap_validation": {f"iterations={k},iomin={f}": a for (k, f), a in sorted(ap.items())}}
+
+
 def calibrate_rcnn_threshold(weights_dir=None, prefix: str = "detection_rcnn", seed: int = SEED, out_dir=None,
-                             box_map=None, progress: bool = True, log=print) -> dict:
+                             box_map=None, progress: bool = True, log=print, settings: dict | None = None) -> dict:
     """The R-CNN's default operating threshold (SVM margin): best F1 at IoU 0.5 on the detection validation split,
     its boxes moved by ``box_map`` (default: the shipped one) as ``Detector.detect`` moves them; written into
     ``<prefix>.json`` in ``out_dir`` (default: beside the weights). Before, it was the SVM's own 0, which kept a
@@ -614,6 +673,8 @@ def calibrate_rcnn_threshold(weights_dir=None, prefix: str = "detection_rcnn", s
 
     d = Path(weights_dir) if weights_dir else WEIGHTS_DIR
     det = RCNNDetector.load(d, prefix, min_score=-1e9)
+    for key, value in (settings or {}).items():  # inference settings chosen just before (choose_rcnn_inference)
+        setattr(det.config, key, value)
     det.box_map = box_maps().get("rcnn") if box_map is None else box_map
     items = validation_set(seed)
     dets = [_as_array(det.detect(it["image"])) for it in tqdm(items, desc="R-CNN threshold", disable=not progress,
@@ -621,7 +682,13 @@ def calibrate_rcnn_threshold(weights_dir=None, prefix: str = "detection_rcnn", s
     det.config.min_score, f1 = best_f1_threshold(dets, [it["boxes"] for it in items])
     note = (f" The operating threshold min_score ({det.config.min_score}) is the best F1 at IoU 0.5 on the detection "
             f"validation split (F1 {f1:.3f}).")
-    det.config.tuned_on = det.config.tuned_on.split(" The operating threshold")[0].rstrip(". ") + "." + note
+    tuned_on = det.config.tuned_on.split(" The operating threshold")[0].rstrip(". ")
+    if settings:
+        tuned_on = tuned_on.split(" Inference settings")[0].rstrip(". ") + (
+            ". Inference settings " + ", ".join(f"{k} {v}" for k, v in settings.items()) + " chosen on the detection "
+            "validation split by facelab.detection.train.choose_rcnn_inference (regression steps: best mean of AP@0.3 "
+            "and AP@0.5; iomin: the strongest within 0.005 AP@0.3 of the best)")
+    det.config.tuned_on = tuned_on + "." + note
     out = Path(out_dir) if out_dir else d
     out.mkdir(parents=True, exist_ok=True)
     det.config.save(out / f"{prefix}.json")
@@ -736,7 +803,7 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
             "containment": det.config.containment, "ap30_by_containment": by_containment}
 
 
-def calibrate_detectors(names, seed: int = SEED, progress: bool = True, log=print) -> dict:
+def calibrate_detectors(names, seed: int = SEED, progress: bool = True, log=print, settings: dict | None = None) -> dict:
     """Each detector's box map to the face box convention, fitted on the validation split (every detector runs
     with its own operating threshold and without a map): {name: {"map", "faces"}} or {"unavailable": reason}."""
     from .calibration import fit_box_map
@@ -750,6 +817,8 @@ def calibrate_detectors(names, seed: int = SEED, progress: bool = True, log=prin
     for name in names:
         try:
             det = get_detector(name)
+            for key, value in (settings or {}).get(name, {}).items():  # settings chosen just before, not yet shipped
+                setattr(det.config, key, value)
             det.box_map = None
             dets = [_as_array(det.detect(it["image"])) for it in tqdm(items, desc=f"box map {name}",
                                                                      disable=not progress, leave=False)]
