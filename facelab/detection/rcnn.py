@@ -134,24 +134,38 @@ class RCNNDetector(Detector):
             deltas.append(np.asarray(d).reshape(-1, 4))
         return np.concatenate(scores), np.concatenate(deltas)
 
-    def _detect(self, image) -> list[Detection]:
+    def refinement_steps(self, image, steps: int):
+        """Yield (boxes, scores) after each of ``steps`` box-regression steps (one yield, the kept proposals, when
+        box regression is off): the regions above the floor, each step moving every box and scoring it again (a
+        region keeps its best score; rescoring was chosen in an earlier round on a CMU+MIT half). :meth:`_detect`
+        takes the last; the validation choice of the step count
+        (:func:`facelab.detection.train.choose_rcnn_inference`) takes each in one pass."""
         grey = as_grey(image)
-        props = self.proposals(image)
-        scores, deltas = self.score_regions(grey, props)
+        boxes = self.proposals(image)
+        scores, deltas = self.score_regions(grey, boxes)
         keep = scores >= max(self.min_score, self.config.score_floor)
-        props, scores, deltas = props[keep], scores[keep], deltas[keep]
-        if not len(props):
-            return []
-        boxes = props
-        if self.config.box_regression:
-            for step in range(max(1, self.config.iterations)):
+        boxes, scores, deltas = boxes[keep], scores[keep], deltas[keep]
+        if not self.config.box_regression:
+            yield boxes, scores
+            return
+        for step in range(max(1, steps)):
+            if len(boxes):
                 boxes = apply_deltas(boxes, deltas)
-                if not self.config.rescore and step == self.config.iterations - 1:
-                    break
-                # score the moved box again; a region keeps its best score (chosen in an earlier round on a CMU+MIT half)
-                s2, deltas = self.score_regions(grey, boxes)
-                scores = np.maximum(scores, s2) if self.config.rescore else scores
+                # without rescoring, the moved box is scored only for the next step's deltas
+                if self.config.rescore or step < steps - 1:
+                    again, deltas = self.score_regions(grey, boxes)
+                    scores = np.maximum(scores, again) if self.config.rescore else scores
+            yield boxes, scores
+
+    def suppress(self, boxes, scores, iomin: float) -> list[Detection]:
+        """NMS, then drop a box when ``iomin`` of the smaller of it and a better box lies inside the other (0: off)."""
+        if not len(boxes):
+            return []
         k = nms(boxes, scores, self.config.nms_iou)
-        if self.config.iomin:
-            k = k[iomin_suppression(boxes[k], scores[k], self.config.iomin)]
+        if iomin:
+            k = k[iomin_suppression(boxes[k], scores[k], iomin)]
         return [Detection(tuple(map(float, boxes[i])), float(scores[i])) for i in k]
+
+    def _detect(self, image) -> list[Detection]:
+        *_, (boxes, scores) = self.refinement_steps(image, self.config.iterations)
+        return self.suppress(boxes, scores, self.config.iomin)

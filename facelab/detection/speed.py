@@ -3,10 +3,12 @@ that detector and the reference (Haar alt2), taking turns with it photo by photo
 
 Why beside :func:`facelab.detection.benchmark.benchmark`: that benchmark runs every detector in one process, and
 the TensorFlow models among them (MTCNN, deepface's MTCNN, the R-CNN) share the CNN's oneDNN primitive caches and
-CPU caches (the likely cause of what follows); measured on CMU+MIT A+B beside six other detectors that slows the CNN by about a quarter to a third
-even on a warm pass (0.46-0.47x Haar alt2's time against 0.35-0.37x alone, ``docs/benchmarks/cnn_border_pad_timing.py``). A user's ``facelab detect`` process runs one detector. Fresh
+CPU caches (the likely cause of what follows). Measured on CMU+MIT A+B beside six other detectors, that slows the
+CNN by about a quarter to a third even on a warm pass (0.46-0.47x Haar alt2's time against 0.35-0.37x alone,
+``docs/benchmarks/cnn_border_pad_timing.py``). A user's ``facelab detect`` process runs one detector. Fresh
 processes also make each first pass cold, as a new user's is, and several of them show how much the ratio moves on
-a shared machine.
+a shared machine. The timing loop is :func:`benchmark`'s (images outer, detectors inner) without its metrics, and
+with a config override, which it has no way to take.
 
     python -m facelab.detection.speed --child '{"name": "cnn", "paths": [...], "passes": 2}'   # one run (internal)
 """

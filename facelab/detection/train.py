@@ -610,38 +610,23 @@ def choose_rcnn_inference(weights_dir=None, prefix: str = "detection_rcnn", seed
     Returns {"iterations", "iomin", "ap_validation": {"iterations=K,iomin=F": {"ap30", "ap50"}}}."""
     from tqdm.auto import tqdm
 
-    from .base import as_grey
-    from .calibration import apply_box_map, box_maps
-    from .metrics import detection_metrics
-    from .nms import iomin_suppression, nms
-    from .rcnn import RCNNDetector, apply_deltas
+    from .calibration import box_maps
+    from .metrics import _as_array, detection_metrics
+    from .rcnn import RCNNDetector
     from .validation import validation_set
 
     det = RCNNDetector.load(Path(weights_dir) if weights_dir else WEIGHTS_DIR, prefix, min_score=-1e9)
-    box_map = box_maps().get("rcnn") if box_map is None else box_map
-    cfg, items = det.config, validation_set(seed) if items is None else items  # items: a subset, for tests
+    det.box_map = box_maps().get("rcnn") if box_map is None else box_map
+    items = validation_set(seed) if items is None else items  # items: a subset, for tests
     found = {(k, f): [] for k in iterations for f in iomins}
     for it in tqdm(items, desc="R-CNN inference settings", disable=not progress, leave=False):
-        # why not det.detect per setting: the proposals and the first scoring are most of the time, shared here
+        # why not det.detect per setting: the proposals and the first scoring are most of the time, shared here;
+        # the validation photos are below DETECT_MAX_PIXELS, so detect() would not shrink them either
         image = it["image"]
-        grey = as_grey(image)
-        boxes = det.proposals(image)
-        scores, deltas = det.score_regions(grey, boxes)
-        keep = scores >= max(det.min_score, cfg.score_floor)
-        boxes, scores, deltas = boxes[keep], scores[keep], deltas[keep]
-        for step in range(1, max(iterations) + 1):
-            if len(boxes):
-                boxes = apply_deltas(boxes, deltas)
-                again, deltas = det.score_regions(grey, boxes)
-                scores = np.maximum(scores, again)
-            if step not in iterations:
-                continue
-            for f in iomins:
-                k = nms(boxes, scores, cfg.nms_iou) if len(boxes) else np.zeros(0, int)
-                if f and len(k):
-                    k = k[iomin_suppression(boxes[k], scores[k], f)]
-                framed = apply_box_map(boxes[k], box_map) if box_map is not None else boxes[k]
-                found[(step, f)].append(_clipped_dets(np.column_stack([framed, scores[k]]), image))
+        h, w = image.shape[:2]
+        for step, (boxes, scores) in enumerate(det.refinement_steps(image, max(iterations)), 1):
+            for f in iomins if step in iterations else ():
+                found[(step, f)].append(_as_array(det._framed(det.suppress(boxes, scores, f), w, h)))
     gts = [it["boxes"] for it in items]
     ap = {}
     for (k, f), dets in found.items():
