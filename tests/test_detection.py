@@ -90,6 +90,15 @@ def test_rcnn_iomin_suppression_hand_checked():
     assert iomin_suppression([(10, 10, 10, 10), (15, 10, 10, 10)], [0.9, 0.5], 0.5).tolist() == [0]
 
 
+@pytest.mark.parametrize("warp", [32, 50])
+def test_rcnn_training_refuses_a_warp_the_cnn_cannot_tile_before_any_work(warp, tmp_path):
+    from facelab.detection.train import train_rcnn
+
+    # under the 36-px window, or off its 4-px stride: the pooled map would be empty or cut unevenly
+    with pytest.raises(ValueError, match=f"warp must be 36 px or more in steps of 4.*not {warp}"):
+        train_rcnn("quick", out_dir=tmp_path, warp=warp, progress=False, log=lambda *a: None)
+    assert not any(tmp_path.iterdir())  # nothing written
+
 def test_group_suppression_hand_checked():
     from facelab.detection.nms import group_suppression
 

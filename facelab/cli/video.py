@@ -69,8 +69,8 @@ def register(commands, train, evaluate) -> None:
                         "docs/benchmarks/video_bench.py)")
     p.add_argument("--max-frames", type=_positive, metavar="N", help="stop after N frames (a camera or stream)")
     p.add_argument("--min-face", type=_positive, metavar="PX", default=None,
-                   help="smallest face width searched for, in pixels (default: the detector's own; the CNN detector "
-                        "searches from 28 px); a larger one makes detection faster")
+                   help="smallest face width searched for, in pixels (default: the detector's own; the CNN detector's "
+                        "is min_face in facelab/weights/detection_cnn.json); a larger one makes detection faster")
     p.add_argument("--out", metavar="DIR", help="write the annotated video and the tracks JSON here (never overwriting)")
     p.add_argument("--json", action="store_true", help="print JSON: per track its frames, boxes, identity, "
                                                       "expression and affect over time")

@@ -65,7 +65,7 @@ DETECTORS = Registry("detector", [
     ModelEntry("cnn", _cnn, "facelab CNN: fully convolutional 36x36 classifier over an image pyramid, 2-stage "
                "cascade, NMS", weights=("detection_cnn.keras", "detection_cnn_stage1.keras", "detection_cnn.json"),
                card="detection_cnn.md", inputs=PHOTO),
-    ModelEntry("rcnn", _rcnn, "facelab R-CNN: selective search proposals, warped 36x36, CNN features, linear SVM, "
+    ModelEntry("rcnn", _rcnn, "facelab R-CNN: selective search proposals, warped regions, CNN features, linear SVM, "
                "box regression", weights=("detection_rcnn.keras", "detection_rcnn.json"), card="detection_rcnn.md",
                inputs=PHOTO),
     ModelEntry("haar", _haar("haarcascade_frontalface_default.xml"), "OpenCV Haar cascade, frontalface_default",

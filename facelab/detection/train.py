@@ -420,11 +420,12 @@ def lfw_face_boxes(n: int, seed: int = SEED, log=None):
 
 
 def train_rcnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "detection_rcnn", seed: int = SEED,
-               progress: bool = True, verbose: int = 2, log=print) -> dict:
+               progress: bool = True, verbose: int = 2, log=print, warp: int | None = None) -> dict:
     """CNN features -> LinearSVC (+2 rounds of hard negatives) -> ridge box regression, with whole-photo regions
     from *training* composites (:func:`facelab.detection.validation.composite_set` ``("train", ...)``: training
     scenes, LFW training people, ORL 1-20; never the validation split or CMU+MIT) -> ``<prefix>.keras`` (SVM and
-    regression as Dense layers)."""
+    regression as Dense layers). ``warp``: the side regions are warped to for the SVM and the regression (default
+    :class:`RCNNConfig`'s; ``docs/benchmarks/rcnn_warp_size.py`` compares sizes on the validation split)."""
     from sklearn.linear_model import Ridge
     from sklearn.svm import LinearSVC
 
@@ -433,6 +434,9 @@ def train_rcnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "dete
     from .proposals import selective_search, warp_regions
     from .rcnn import RCNNConfig, box_targets, dilate, feature_model, head_model
 
+    S = int(warp or RCNNConfig().warp)
+    if S < WIN or (S - WIN) % 4:  # before any work: a bad size fails at once
+        raise ValueError(f"warp must be {WIN} px or more in steps of 4 (the CNN's window and stride), not {S}")
     p = RCNN_PROFILES[profile]
     t0 = time.time()
     # proposals rarely sit exactly on a face: jitter more than for the sliding window
@@ -452,7 +456,6 @@ def train_rcnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "dete
     from .validation import composite_set
 
     tune = composite_set("train", p["tune_images"], n_faces=min(300, 8 * p["tune_images"]), per_scene=1, seed=seed)
-    S = RCNNConfig().warp
     # each list starts with an empty array, so that a run without composites (tune_images 0) trains on LFW and
     # scenes alone
     tp_c, tn_c = [np.zeros((0, WIN, WIN), np.uint8)], [np.zeros((0, WIN, WIN), np.uint8)]
@@ -565,12 +568,13 @@ def train_rcnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "dete
     model.save(out_dir / f"{prefix}.keras")
     cfg_file = out_dir / f"{prefix}.json"
     cfg = RCNNConfig.load(cfg_file) if cfg_file.exists() else RCNNConfig()
-    cfg.context = ctx
+    cfg.context, cfg.warp = ctx, S
     cfg.tuned_on = (f"CNN fine-tuning, SVM (with LFW faces of training people, {len(cp)} Caltech training-face "
                     f"regions and scene regions; Caltech count and C {C} chosen by AP on the detection validation "
                     f"split) and box regression also fitted on regions of {len(tune)} training composites "
-                    f"(composite_set('train'), seed {seed}); CMU+MIT A+B is not used. warp was chosen in an "
-                    f"earlier round by AP@0.3 on one half of CMU+MIT and is kept; max_side "
+                    f"(composite_set('train'), seed {seed}); CMU+MIT A+B is not used. warp 48, first chosen on one "
+                    f"half of CMU+MIT, was compared with 36 and 56 on the detection validation split (each "
+                    f"retrained; docs/benchmarks/rcnn_warp_size.py) and is kept (this run: warp {S}); max_side "
                     f"{cfg.max_side} was chosen among 300, 400 and 500 by AP@0.3 on the detection validation split "
                     f"and is kept; context {ctx} was chosen among 1.15, 1.3, 1.5 and 1.8 by AP@0.3 and AP@0.5 on the "
                     f"detection validation split")
@@ -699,7 +703,8 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
     more than AP shows) and the default operating threshold (best F1 at IoU 0.5). ``speed_settings`` (for example
     :data:`CNN_SPEED_SETTINGS`: stage-1 threshold, stage-1 peaks only, chained pyramid) are then chosen together with
     the pyramid by the same rule; by default the config's own are kept (``docs/benchmarks/cnn_speed_settings.py``
-    runs the sweep: the time ratio moves with the machine's load, so the choice needs an idle machine). ``inference``
+    runs the sweep and shows what its choice reports at the operating threshold and on LFW photos: the time ratio
+    moves with the machine's load, so the choice needs an idle machine). ``inference``
     (for example :data:`SHIPPED_INFERENCE`) replaces config settings first. The config is written to ``out_dir``
     (default: beside the weights)."""
     from dataclasses import replace
