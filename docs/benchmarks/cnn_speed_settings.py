@@ -84,7 +84,7 @@ def main() -> None:
     import cv2
 
     from facelab.detection.cnn import CNNConfig, CNNDetector
-    from facelab.detection.speed import time_in_fresh_processes
+    from facelab.detection.speed import spread, time_in_fresh_processes
     from facelab.detection.train import CNN_SPEED_SETTINGS, calibrate_cnn
     from facelab.detection.validation import validation_set
     from facelab.pipeline.framing import framing_photos
@@ -110,8 +110,6 @@ def main() -> None:
         for _ in range(args.runs):  # the configs take turns, so a change in load hits both alike
             for k, c in configs.items():
                 runs[k] += time_in_fresh_processes("cnn", paths, runs=1, passes=2, config=c)["runs"]
-    from facelab.detection.speed import spread
-
     out["fresh_processes_validation"] = {
         k: {"first_pass_x_haar_alt2": spread([r[0]["cnn"]["x_reference"] for r in rows]),
             "later_passes_x_haar_alt2": spread([p["cnn"]["x_reference"] for r in rows for p in r[1:]])}
