@@ -43,7 +43,7 @@ def main() -> None:
     if args.runs < 1 or args.passes < 1:
         parser.error("--runs and --passes must be at least 1")
     from facelab.data import load_cmu_mit
-    from facelab.detection.speed import spread, time_in_fresh_processes
+    from facelab.detection.speed import ratio_spreads, time_in_fresh_processes
 
     paths = [it["path"] for it in load_cmu_mit()]
     others = [n for n in args.others.split(",") if n]
@@ -56,8 +56,7 @@ def main() -> None:
             print(f"run {r + 1}, {c}: " + "; ".join(
                 f"pass {k + 1} {row['cnn']['x_reference']:.3f}x ({row['haar-alt2']['s_per_image'] * 1e3:.0f} ms "
                 "Haar alt2)" for k, row in enumerate(rows)), flush=True)
-    summary = {c: {"first_pass_x_haar_alt2": spread([rows[0]["cnn"]["x_reference"] for rows in rs]),
-                   "later_passes_x_haar_alt2": spread([row["cnn"]["x_reference"] for rows in rs for row in rows[1:]])}
+    summary = {c: dict(zip(("first_pass_x_haar_alt2", "later_passes_x_haar_alt2"), ratio_spreads(rs, "cnn")))
                for c, rs in runs.items()}
     for c, s in summary.items():
         print(f"{c}: first pass {s['first_pass_x_haar_alt2']}, later {s['later_passes_x_haar_alt2']}")

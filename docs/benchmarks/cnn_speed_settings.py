@@ -39,18 +39,24 @@ SWEPT = ("min_face", "scale_step", "stage1_threshold", "stage1_peaks", "chained_
          "containment")
 
 
+def cnn_with(config: dict, min_score: float):
+    """The registry CNN (its box map and clipping, as a user's) with ``config``'s swept fields."""
+    from dataclasses import replace
+
+    from facelab.detection.registry import get_detector
+
+    det = get_detector("cnn", min_score=min_score)
+    det.config = replace(det.config, **{k: config[k] for k in SWEPT})
+    return det
+
+
 def at_operating_point(config: dict, items) -> dict:
     """The registry CNN with ``config``'s swept fields on the validation photos: AP at the lowest threshold, and
     what its operating threshold reports."""
-    import numpy as np
-    from dataclasses import replace
+    from facelab.detection.metrics import _as_array, detection_metrics, match_detections
 
-    from facelab.detection.metrics import detection_metrics, match_detections
-    from facelab.detection.registry import get_detector
-
-    det = get_detector("cnn", min_score=-1e9)
-    det.config = replace(det.config, **{k: config[k] for k in SWEPT})
-    dets = [np.array([[*d.box, d.score] for d in det.detect(it["image"])]).reshape(-1, 5) for it in items]
+    det = cnn_with(config, -1e9)
+    dets = [_as_array(det.detect(it["image"])) for it in items]
     gts = [it["boxes"] for it in items]
     m = detection_metrics(dets, gts)
     at = [d[d[:, 4] >= config["min_score"]] for d in dets]
@@ -65,12 +71,7 @@ def at_operating_point(config: dict, items) -> dict:
 
 def lfw_photos_without_face(config: dict, photos) -> int:
     """Photos where the registry CNN with ``config``'s swept fields reports nothing at its operating threshold."""
-    from dataclasses import replace
-
-    from facelab.detection.registry import get_detector
-
-    det = get_detector("cnn", min_score=config["min_score"])
-    det.config = replace(det.config, **{k: config[k] for k in SWEPT})
+    det = cnn_with(config, config["min_score"])
     return sum(not det.detect(im) for im in photos)
 
 
@@ -84,7 +85,7 @@ def main() -> None:
     import cv2
 
     from facelab.detection.cnn import CNNConfig, CNNDetector
-    from facelab.detection.speed import spread, time_in_fresh_processes
+    from facelab.detection.speed import ratio_spreads, time_in_fresh_processes
     from facelab.detection.train import CNN_SPEED_SETTINGS, calibrate_cnn
     from facelab.detection.validation import validation_set
     from facelab.pipeline.framing import framing_photos
@@ -111,8 +112,7 @@ def main() -> None:
             for k, c in configs.items():
                 runs[k] += time_in_fresh_processes("cnn", paths, runs=1, passes=2, config=c)["runs"]
     out["fresh_processes_validation"] = {
-        k: {"first_pass_x_haar_alt2": spread([r[0]["cnn"]["x_reference"] for r in rows]),
-            "later_passes_x_haar_alt2": spread([p["cnn"]["x_reference"] for r in rows for p in r[1:]])}
+        k: dict(zip(("first_pass_x_haar_alt2", "later_passes_x_haar_alt2"), ratio_spreads(rows, "cnn")))
         for k, rows in runs.items()}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=1))

@@ -62,6 +62,13 @@ def spread(values: list[float]) -> dict | None:
             "max": round(max(values), 3), "n": len(values)}
 
 
+def ratio_spreads(runs: list[list[dict]], name: str) -> tuple[dict | None, dict | None]:
+    """The spread of ``name``'s ratio to the reference over ``runs`` (each a list of passes, as :func:`_one_run`
+    returns): on the first (cold) passes, and on the later (warm) ones."""
+    return (spread([rows[0][name]["x_reference"] for rows in runs]),
+            spread([row[name]["x_reference"] for rows in runs for row in rows[1:]]))
+
+
 def time_in_fresh_processes(name: str, paths, runs: int = 4, passes: int = 2, reference: str = REFERENCE,
                             config: dict | None = None, others=(), log=None) -> dict:
     """``runs`` fresh processes of :func:`_one_run`. Returns the runs and, for ``name``, the spread of its ratio to
@@ -88,10 +95,10 @@ def time_in_fresh_processes(name: str, paths, runs: int = 4, passes: int = 2, re
         if log:
             log(f"run {r + 1}/{runs}, {name}: " + "; ".join(
                 f"pass {k + 1} {row[name]['x_reference']:.3f}x {reference}" for k, row in enumerate(rows)))
+    first, later = ratio_spreads(out, name)
     return {"detector": name, "reference": reference, "config": config or {}, "others": list(others),
-            "photos": len(job["paths"]), "runs": out,
-            "first_pass_x_reference": spread([rows[0][name]["x_reference"] for rows in out]),
-            "later_passes_x_reference": spread([row[name]["x_reference"] for rows in out for row in rows[1:]])}
+            "photos": len(job["paths"]), "runs": out, "first_pass_x_reference": first,
+            "later_passes_x_reference": later}
 
 
 def _main(argv=None) -> None:

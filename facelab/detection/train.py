@@ -647,6 +647,12 @@ def choose_rcnn_inference(weights_dir=None, prefix: str = "detection_rcnn", seed
             "ap_validation": {f"iterations={k},iomin={f}": a for (k, f), a in sorted(ap.items())}}
 
 
+def _apply_settings(det, settings: dict | None) -> None:
+    """Config fields chosen by a step before, not yet written to the shipped config."""
+    for key, value in (settings or {}).items():
+        setattr(det.config, key, value)
+
+
 def calibrate_rcnn_threshold(weights_dir=None, prefix: str = "detection_rcnn", seed: int = SEED, out_dir=None,
                              box_map=None, progress: bool = True, log=print, settings: dict | None = None) -> dict:
     """The R-CNN's default operating threshold (SVM margin): best F1 at IoU 0.5 on the detection validation split,
@@ -662,8 +668,7 @@ def calibrate_rcnn_threshold(weights_dir=None, prefix: str = "detection_rcnn", s
 
     d = Path(weights_dir) if weights_dir else WEIGHTS_DIR
     det = RCNNDetector.load(d, prefix, min_score=-1e9)
-    for key, value in (settings or {}).items():  # inference settings chosen just before (choose_rcnn_inference)
-        setattr(det.config, key, value)
+    _apply_settings(det, settings)  # inference settings chosen just before (choose_rcnn_inference)
     det.box_map = box_maps().get("rcnn") if box_map is None else box_map
     items = validation_set(seed)
     dets = [_as_array(det.detect(it["image"])) for it in tqdm(items, desc="R-CNN threshold", disable=not progress,
@@ -807,8 +812,7 @@ def calibrate_detectors(names, seed: int = SEED, progress: bool = True, log=prin
     for name in names:
         try:
             det = get_detector(name)
-            for key, value in (settings or {}).get(name, {}).items():  # settings chosen just before, not yet shipped
-                setattr(det.config, key, value)
+            _apply_settings(det, (settings or {}).get(name))  # settings chosen just before, not yet shipped
             det.box_map = None
             dets = [_as_array(det.detect(it["image"])) for it in tqdm(items, desc=f"box map {name}",
                                                                      disable=not progress, leave=False)]
