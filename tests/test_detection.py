@@ -10,7 +10,7 @@ import pytest
 
 from facelab.cli import main
 from facelab.detection import DETECTORS, Detection, Detector, get_detector, iou, nms
-from facelab.detection.metrics import average_precision, detection_metrics, match_detections, recall_at_fp
+from facelab.detection.metrics import average_precision, detection_metrics, match_detections, match_image, recall_at_fp
 from facelab.errors import FacelabError
 
 EXPECTED = {"cnn", "rcnn", "haar", "haar-alt2", "ssd", "mtcnn", "deepface-opencv", "deepface-mtcnn",
@@ -132,6 +132,18 @@ def test_duplicates_are_false_positives_and_iou_threshold_matters():
     assert m["ap30"] == pytest.approx(1.0)
     assert m["faces"] == 1 and m["detections"] == 3
 
+
+
+def test_one_image_matching_says_which_faces_were_found():
+    """In score order: the 0.95 box takes the first face, the 0.9 duplicate of it is false, the second face is
+    missed at IoU 0.5 (its box overlaps 0.43) but found at 0.3."""
+    gt = np.array([[0, 0, 10, 10], [50, 50, 10, 10]], float)
+    dets = np.array([[0, 0, 10, 10, 0.9], [54, 50, 10, 10, 0.5], [1, 0, 10, 10, 0.95]])
+    arr, tp, found = match_image(dets, gt, 0.5)
+    assert arr[:, 4].tolist() == [0.95, 0.9, 0.5] and tp.tolist() == [True, False, False]
+    assert found.tolist() == [True, False]
+    assert match_image(dets, gt, 0.3)[2].tolist() == [True, True]
+    assert match_image(np.zeros((0, 5)), gt)[2].tolist() == [False, False]
 
 # ---------------------------------------------------------------- CLI
 def test_cli_detect_json_shape_and_bad_input(tmp_path, cmu, capsys):

@@ -104,6 +104,46 @@ def test_validation_split_is_seeded_and_never_reads_the_test_set(monkeypatch):
     assert not set(train_people) & set(val_people) and len(val_people) > 0.15 * (len(train_people) + len(val_people))
 
 
+def test_border_cut_photos_are_seeded_real_crops_cut_as_they_say(monkeypatch):
+    """Each photo is a crop of its source (no pasted pixels), the named face lies past the named edge by the share in
+    its name, and the set is the same on every call and never reads the test set."""
+    import facelab.data.detection_sets as sets
+    from facelab.detection import validation
+
+    monkeypatch.setattr(sets, "cmu_mit_path", lambda *a, **k: pytest.fail("border-cut photos read CMU+MIT"))
+    a, b = validation.border_cut_photos(n_lfw=4), validation.border_cut_photos(n_lfw=4)
+    control = validation.border_cut_photos(n_lfw=4, cut=False)
+    assert len(a) == 4 + 9 and [x["name"] for x in a] == [x["name"] for x in b]
+    assert all(np.array_equal(x["image"], y["image"]) for x, y in zip(a, b))
+    for it, src in zip(a, control):
+        share = it["cut"][it["target"]]
+        assert f"_cut_{it['side']}_" in it["name"] and abs(float(it["name"][-4:]) - share) < 0.02
+        assert validation.BORDER_CUT_SHARE[0] - 0.02 <= share <= validation.BORDER_CUT_SHARE[1] + 0.02
+        h, w = it["image"].shape[:2]
+        full, seen = it["full"][it["target"]], it["boxes"][it["target"]]
+        assert seen[2] * seen[3] == pytest.approx((1 - share) * full[2] * full[3], rel=1e-6)
+        edge = {"left": seen[0], "top": seen[1], "right": w - seen[0] - seen[2], "bottom": h - seen[1] - seen[3]}
+        assert edge[it["side"]] == pytest.approx(0, abs=1e-6)
+        x0, y0 = it["offset"]  # the photo is a window of the uncut one
+        assert np.array_equal(it["image"], src["image"][y0:y0 + h, x0:x0 + w])
+    assert sum(it["side"] != a[0]["side"] for it in a) > 0  # not one edge for all
+
+
+def test_border_cut_recall_counts_cut_faces_other_faces_and_boxes_off_every_face():
+    from facelab.detection.validation import border_cut_recall
+
+    img = np.zeros((100, 100), np.uint8)
+    items = [{"image": img, "boxes": np.array([[0, 10, 30, 40], [50, 50, 20, 20]], float), "cut": np.array([0.25, 0]),
+              "target": 0},
+             {"image": img, "boxes": np.array([[60, 0, 40, 20]], float), "cut": np.array([0.45]), "target": 0}]
+    # the first photo: its cut face found (a box past the edge, clipped), the other face missed, one box on nothing
+    dets = [np.array([[-5, 10, 35, 40, 3.0], [5, 80, 10, 10, 2.0]]), np.zeros((0, 5))]
+    r = border_cut_recall(dets, items)
+    assert r["cut_faces_found"] == "1/2" and r["other_faces_found"] == "0/1" and r["boxes_off_every_face"] == 1
+    assert r["by_share_outside"] == {"0.1-0.2": "0/0", "0.2-0.3": "1/1", "0.3-0.4": "0/0", "0.4-0.5": "0/1"}
+    assert border_cut_recall(dets, items, shares=[0.15, 0.45])["by_share_outside"]["0.1-0.2"] == "1/1"
+
+
 def _photo(photo, validation_items):
     from facelab.data import load_cmu_mit
     from facelab.preprocess import read_image

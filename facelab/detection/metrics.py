@@ -15,34 +15,42 @@ import numpy as np
 from .nms import iou_matrix
 
 
+def match_image(dets, gt, iou_threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One image's matching: (its detections (K, 5) in descending score order, each one's true-positive flag, each
+    ground-truth face's found flag). Greedy in score order as PASCAL VOC matches; ties keep the detector's order."""
+    arr = _as_array(dets)
+    arr = arr[np.argsort(-arr[:, 4], kind="stable")]
+    gt = np.asarray(gt, float).reshape(-1, 4)
+    found = np.zeros(len(gt), bool)
+    tp = np.zeros(len(arr), bool)
+    if len(gt) and len(arr):
+        ov = iou_matrix(arr[:, :4], gt)
+        for j in range(len(arr)):
+            k = int(np.argmax(ov[j]))
+            if ov[j, k] >= iou_threshold and not found[k]:
+                found[k] = tp[j] = True
+    return arr, tp, found
+
+
 def match_detections(dets_per_image: Sequence, gts_per_image: Sequence, iou_threshold: float = 0.5):
     """Rank all detections; return (scores sorted descending, tp flags, number of ground-truth faces).
 
     ``dets_per_image[i]``: list of :class:`Detection` or array (K, 5) of x, y, w, h, score.
     ``gts_per_image[i]``: array (M, 4) of x, y, w, h.
+    A detection's flag depends only on its own image's higher-scoring ones, so each image is matched alone
+    (:func:`match_image`) and the flags ranked together after.
     """
     if len(dets_per_image) != len(gts_per_image):
         raise ValueError("one detection list per ground-truth image is needed")
-    recs = []
-    for i, dets in enumerate(dets_per_image):
-        arr = _as_array(dets)
-        for k in range(len(arr)):
-            recs.append((arr[k, 4], i, arr[k, :4]))
+    scores, flags = [np.zeros(0)], [np.zeros(0, bool)]
+    for dets, gt in zip(dets_per_image, gts_per_image):
+        arr, tp, _ = match_image(dets, gt, iou_threshold)
+        scores.append(arr[:, 4])
+        flags.append(tp)
+    scores, flags = np.concatenate(scores), np.concatenate(flags)
+    order = np.argsort(-scores, kind="stable")
     n_gt = int(sum(len(np.asarray(g).reshape(-1, 4)) for g in gts_per_image))
-    recs.sort(key=lambda r: -r[0])
-    taken = [np.zeros(len(np.asarray(g).reshape(-1, 4)), bool) for g in gts_per_image]
-    gts = [np.asarray(g, float).reshape(-1, 4) for g in gts_per_image]
-    tp = np.zeros(len(recs), bool)
-    scores = np.array([r[0] for r in recs], float)
-    for j, (_, i, box) in enumerate(recs):
-        if not len(gts[i]):
-            continue
-        ov = iou_matrix(box[None], gts[i])[0]
-        k = int(np.argmax(ov))
-        if ov[k] >= iou_threshold and not taken[i][k]:
-            taken[i][k] = True
-            tp[j] = True
-    return scores, tp, n_gt
+    return scores[order], flags[order], n_gt
 
 
 def _as_array(dets) -> np.ndarray:

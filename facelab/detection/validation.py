@@ -214,20 +214,22 @@ def composite_set(split: str = "val", n_scenes: int | None = None, n_faces: int 
     return items
 
 
-def dlib_photos() -> list[dict]:
-    """dlib's 9 VOC photos with convention boxes from their hand-placed 68 landmarks (43 faces)."""
+def _dlib_photos_unclipped() -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(name, BGR photo, convention boxes from the hand-placed 68 landmarks, not clipped) of dlib's 9 VOC photos."""
     from ..data import load_dlib_boxes
     from ..data.detection_sets import face_box_from_points, points_from_68
-    from ..preprocess import clip_boxes, read_image
+    from ..preprocess import read_image
 
-    items = []
-    for split in ("training", "testing"):
-        for it in load_dlib_boxes(split, landmarks=True):
-            img = read_image(it["path"], "bgr")
-            boxes = face_box_from_points(points_from_68(it["landmarks"]))
-            items.append({"name": f"dlib_{it['name']}", "image": img,
-                          "boxes": clip_boxes(boxes, img.shape[1], img.shape[0])})
-    return items
+    return [(f"dlib_{it['name']}", read_image(it["path"], "bgr"), face_box_from_points(points_from_68(it["landmarks"])))
+            for split in ("training", "testing") for it in load_dlib_boxes(split, landmarks=True)]
+
+
+def dlib_photos() -> list[dict]:
+    """dlib's 9 VOC photos with convention boxes from their hand-placed 68 landmarks (43 faces)."""
+    from ..preprocess import clip_boxes
+
+    return [{"name": name, "image": img, "boxes": clip_boxes(boxes, img.shape[1], img.shape[0])}
+            for name, img, boxes in _dlib_photos_unclipped()]
 
 
 @lru_cache(maxsize=1)
@@ -239,3 +241,134 @@ def validation_set(seed: int = SEED) -> list[dict]:
     """The whole validation split (cached in the process): 82 composites and dlib's 9 photos.
     Items: ``{"name", "image" (uint8 BGR or grey), "boxes" (K, 4)}``."""
     return list(_validation_set(seed))
+
+
+#: how much of a border-cut face lies outside the photo, as a share of its box side (uniform in this range)
+BORDER_CUT_SHARE = (0.1, 0.5)
+_SIDES = ("left", "right", "top", "bottom")
+
+
+def fill_margin(image: np.ndarray, dark: int = 8, share: float = 0.01, most: int = 60) -> int | None:
+    """The narrowest even margin whose removal leaves an outer ring of pixels at most ``share`` near black, None past
+    ``most`` px. Why: LFW's photos were cut from rotated news photos, and most carry black wedges at their corners;
+    a photo that cuts a face has picture up to its frame. Hand-written, as OpenCV has no inscribed-rectangle call."""
+    grey = to_mode(image, "grey")
+    for m in range(0, most + 1, 2):
+        c = grey[m:grey.shape[0] - m, m:grey.shape[1] - m]
+        ring = np.concatenate([c[0], c[-1], c[:, 0], c[:, -1]])
+        if (ring < dark).mean() <= share:
+            return m
+    return None
+
+
+def cut_share(full: np.ndarray, width: float, height: float) -> np.ndarray:
+    """The share of each box (K, 4) lying outside a ``width`` x ``height`` photo (0 for a face wholly inside)."""
+    from ..preprocess import clip_boxes
+
+    full = np.asarray(full, float).reshape(-1, 4)
+    kept = clip_boxes(np.c_[full, np.arange(len(full))], width, height, min_side=0.0)
+    share = np.ones(len(full))
+    k = kept[:, 4].astype(int)
+    share[k] = np.clip(1 - kept[:, 2] * kept[:, 3] / (full[k, 2] * full[k, 3]), 0, 1)
+    return share
+
+
+def cut_by_frame(image: np.ndarray, boxes: np.ndarray, face: int, side: str, share: float) -> tuple:
+    """(photo, its boxes, each box's share outside it, its (x, y) offset in ``image``): ``image`` cropped so that ``share`` of face ``face``'s box
+    lies past its ``side`` edge; the other edges stay where they were, so only real pixels remain."""
+    H, W = image.shape[:2]
+    x, y, w, h = boxes[face]
+    x0, y0, x1, y1 = 0, 0, W, H
+    if side == "left":
+        x0 = int(round(x + share * w))
+    elif side == "right":
+        x1 = int(round(x + (1 - share) * w))
+    elif side == "top":
+        y0 = int(round(y + share * h))
+    elif side == "bottom":
+        y1 = int(round(y + (1 - share) * h))
+    else:
+        raise ValueError(f"side must be one of {_SIDES}, got {side!r}")
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(W, x1), min(H, y1)
+    moved = np.asarray(boxes, float).reshape(-1, 4) - [x0, y0, 0, 0]
+    return np.ascontiguousarray(image[y0:y1, x0:x1]), moved, cut_share(moved, x1 - x0, y1 - y0), (x0, y0)
+
+
+def border_cut_photos(n_lfw: int = 60, seed: int = SEED, cut: bool = True) -> list[dict]:
+    """Real photos with one face cut by the frame, for validation only (never a test set, and not part of
+    :func:`validation_set`, whose choices stand): a seeded ``n_lfw`` LFW photos of the validation people (one a
+    person; black corner wedges cropped off by :func:`fill_margin`, photos dark to the frame skipped) and dlib's 9 VOC photos, each cropped so that a share in :data:`BORDER_CUT_SHARE` of one face's box
+    (LFW: its person; VOC: a seeded face) lies past a seeded edge. Unlike the composites, whose pasted faces fade
+    into scenes, the face's hair, neck and background stay, as when a photo cuts a face. ``cut=False`` gives the same
+    photos uncropped: the control. Items: ``{"name", "image", "boxes" (K, 4, clipped), "full" (K, 4, unclipped),
+    "cut" (K: share outside the photo), "target" (the cut face's index), "side", "offset" (x, y of the crop in the
+    uncut photo)}``. LFW backgrounds hold other,
+    unlabelled faces now and then: count a box off every labelled face as a false box only with that in mind."""
+    from ..data.detection_sets import face_box_from_points
+    from ..preprocess import clip_boxes, read_image
+
+    rng = np.random.default_rng(seed + 5)
+    _, val_people = lfw_people_split(seed)
+    sources = []
+    for i in rng.permutation(len(val_people)):
+        if len(sources) == n_lfw:
+            break
+        f = sorted(val_people[i].glob("*.jpg"))[0]
+        img = read_image(f, "bgr")
+        m = fill_margin(img)
+        if m is None:  # dark to the frame: a black background or wide wedges
+            continue
+        img = np.ascontiguousarray(img[m:img.shape[0] - m, m:img.shape[1] - m])
+        pts = landmark_face(img)
+        if pts is None:
+            continue
+        box = face_box_from_points(pts)[None]
+        if cut_share(box, img.shape[1], img.shape[0])[0] == 0:  # the face is whole before it is cut
+            sources.append((f"lfw_{f.stem}", img, box, 0))
+    for name, img, full in _dlib_photos_unclipped():
+        sources.append((name, img, full, int(rng.integers(len(full)))))
+    items = []
+    for name, img, full, face in sources:
+        side, share = _SIDES[int(rng.integers(4))], float(rng.uniform(*BORDER_CUT_SHARE))
+        offset = (0, 0)
+        if cut:
+            img, full, shares, offset = cut_by_frame(img, full, face, side, share)
+        else:
+            shares = cut_share(full, img.shape[1], img.shape[0])
+        inside = shares < 1
+        full, shares = full[inside], shares[inside]
+        items.append({"name": f"{name}_cut_{side}_{share:.2f}" if cut else name, "image": img,
+                      "boxes": clip_boxes(full, img.shape[1], img.shape[0], min_side=0.0), "full": full,
+                      "cut": shares, "target": int(np.cumsum(inside)[face] - 1), "side": side, "offset": offset})
+    return items
+
+
+#: bins of the share outside the photo that :func:`border_cut_recall` reports the cut faces in
+CUT_BINS = (0.1, 0.2, 0.3, 0.4, 0.5)
+
+
+def border_cut_recall(dets_per_image, items, iou_threshold: float = 0.5, shares=None) -> dict:
+    """What a detector's boxes (per item, at its operating threshold; clipped to the photo, as the faces are) find on
+    :func:`border_cut_photos` items: the cut faces found, in all and per :data:`CUT_BINS` bin, the other faces found,
+    and the boxes that match no labelled face (by IoU 0.3 or more). ``shares``: the share to bin each item's face by
+    (default its own; for the uncut control, the cut photos' shares)."""
+    from ..preprocess import clip_boxes
+    from .metrics import _as_array, match_image
+
+    cut_found, cut_share_, other, off = [], [], [], 0
+    for dets, it in zip(dets_per_image, items):
+        h, w = it["image"].shape[:2]
+        arr = clip_boxes(_as_array(dets), w, h)
+        found = match_image(arr, it["boxes"], iou_threshold)[2]
+        off += int((~match_image(arr, it["boxes"], 0.3)[1]).sum())
+        t = it["target"]
+        cut_found.append(bool(found[t]))
+        cut_share_.append(float(it["cut"][t]))
+        other += [bool(f) for k, f in enumerate(found) if k != t]
+    cut_found = np.array(cut_found)
+    cut_share_ = np.array(cut_share_ if shares is None else shares, float)
+    bins = np.digitize(cut_share_, CUT_BINS[1:-1])
+    return {"iou": iou_threshold, "cut_faces_found": f"{cut_found.sum()}/{len(cut_found)}",
+            "by_share_outside": {f"{lo:.1f}-{hi:.1f}": f"{cut_found[bins == b].sum()}/{(bins == b).sum()}"
+                                 for b, (lo, hi) in enumerate(zip(CUT_BINS, CUT_BINS[1:]))},
+            "other_faces_found": f"{sum(other)}/{len(other)}", "boxes_off_every_face": off}
