@@ -3,15 +3,15 @@ photos (issue 24's next step; validation data only, no test photo is read).
 
 Trains the full recipe (:func:`facelab.detection.train.train_cnn`, then the people-photo round and the
 validation-split calibration with :data:`~facelab.detection.train.SHIPPED_INFERENCE`, as ``facelab train detection
---model cnn --profile full`` does) with training faces occluded (0.2), JPEG-compressed (0.2) and cut by the border
-(0.15), the negatives cut as often, hard negatives mined past the border (20 px): the variant the model card
-records as removing the tiled-canvas box. Then scores it beside the shipped weights on
+--model cnn --profile full`` does) with one of :data:`VARIANTS`: training faces occluded (0.2), JPEG-compressed
+(0.2) and (``border-cut``) cut by the border (0.15), the negatives cut as often; hard negatives mined past the
+border (20 px). Then scores it beside the shipped weights on
 :func:`facelab.detection.validation.border_cut_photos` (cut and uncut), on the validation split (AP at the lowest
 threshold; faces found and false boxes at the operating threshold) and on the 600 LFW photos the pipeline's framing
 is fitted on (photos where it reports no face). The run in ``--runs-dir`` is reused when it is there.
 
-    python docs/experiments/scripts/cnn_border_cut_augmentation.py [--runs-dir runs/detection_cnn_border_cut]
-        [--out docs/experiments/detection_cnn_border_cut_augmentation_2026-12-07.json]
+    python docs/experiments/scripts/cnn_border_cut_augmentation.py [--variant border-cut|occlude-jpeg]
+        [--runs-dir runs/detection_cnn_<variant>] [--out OUT.json]
 """
 from __future__ import annotations
 
@@ -24,17 +24,24 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-PROFILE = "full-border-cut"
-AUGMENTATION = dict(occlude=0.2, jpeg=0.2, border_cut=0.15, negative_border_cut=0.15, border_pad=20)
+#: the augmentations tried (train_cnn profile keys added to the full profile), and the inference settings each
+#: starts its calibration from (SHIPPED_INFERENCE, plus the shipped speed settings for "occlude-jpeg", so that only
+#: the training differs from the shipped detector)
+VARIANTS = {
+    "border-cut": (dict(occlude=0.2, jpeg=0.2, border_cut=0.15, negative_border_cut=0.15, border_pad=20), {}),
+    "occlude-jpeg": (dict(occlude=0.2, jpeg=0.2, border_pad=20), dict(stage1_peaks=True, chained_pyramid=True)),
+}
 
 
-def train(runs_dir: Path, log) -> dict:
+def train(runs_dir: Path, variant: str, log) -> dict:
     from facelab.detection import train as tr
 
-    tr.PROFILES[PROFILE] = dict(tr.PROFILES["full"], **AUGMENTATION)
-    hist = tr.train_cnn(PROFILE, out_dir=runs_dir, log=log, verbose=0)
+    augmentation, speed = VARIANTS[variant]
+    profile = f"full-{variant}"
+    tr.PROFILES[profile] = dict(tr.PROFILES["full"], **augmentation)
+    hist = tr.train_cnn(profile, out_dir=runs_dir, log=log, verbose=0)
     tr.finetune_cnn_photo_negatives(runs_dir, runs_dir, log=log, verbose=0)
-    tr.calibrate_cnn(runs_dir, log=log, inference=tr.SHIPPED_INFERENCE)
+    tr.calibrate_cnn(runs_dir, log=log, inference=dict(tr.SHIPPED_INFERENCE, **speed))
     return {"seconds": hist.get("seconds")}
 
 
@@ -64,8 +71,11 @@ def score(det, cut, control, items, lfw) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs-dir", default="runs/detection_cnn_border_cut")
-    parser.add_argument("--out", default="docs/experiments/detection_cnn_border_cut_augmentation_2026-12-07.json")
+    parser.add_argument("--variant", choices=sorted(VARIANTS), default="border-cut",
+                        help="border-cut: occlusion, JPEG and border cuts (the card's recipe); occlude-jpeg: no cuts, "
+                             "the shipped speed settings")
+    parser.add_argument("--runs-dir", help="default runs/detection_cnn_<variant>")
+    parser.add_argument("--out", help="default docs/experiments/detection_cnn_<variant>_augmentation_<date>.json")
     args = parser.parse_args()
     from facelab.detection.cnn import CNNDetector
     from facelab.detection.registry import get_detector
@@ -73,24 +83,28 @@ def main() -> None:
     from facelab.pipeline.framing import framing_photos
     from facelab.preprocess import read_image
 
-    runs = Path(args.runs_dir)
+    runs = Path(args.runs_dir or f"runs/detection_cnn_{args.variant.replace('-', '_')}")
+    out_file = Path(args.out or f"docs/experiments/detection_cnn_{args.variant.replace('-', '_')}_augmentation_"
+                                f"{time.strftime('%Y-%m-%d')}.json")
     log = lambda *a: print(*a, flush=True)  # noqa: E731
     trained = {"reused": True}
     if not (runs / "detection_cnn.keras").exists() or not (runs / "detection_cnn.json").exists():
         runs.mkdir(parents=True, exist_ok=True)
-        trained = train(runs, log)
+        trained = train(runs, args.variant, log)
     cut, control = border_cut_photos(), border_cut_photos(cut=False)
     items = validation_set()
     lfw = [read_image(p, "bgr") for p in framing_photos(600)]
     out = {"written_by": "docs/experiments/scripts/cnn_border_cut_augmentation.py", "date": time.strftime("%Y-%m-%d"),
-           "machine": platform.platform(), "augmentation": AUGMENTATION, "training": trained,
-           "command": f"python docs/experiments/scripts/cnn_border_cut_augmentation.py --runs-dir {runs}",
+           "machine": platform.platform(), "variant": args.variant, "augmentation": VARIANTS[args.variant][0],
+           "inference_before_calibration": VARIANTS[args.variant][1], "training": trained,
+           "command": f"python docs/experiments/scripts/cnn_border_cut_augmentation.py --variant {args.variant} "
+                      f"--runs-dir {runs}",
            "config": json.loads((runs / "detection_cnn.json").read_text())}
     for name, det in (("shipped", get_detector("cnn")), ("augmented", CNNDetector.load(runs))):
         out[name] = score(det, cut, control, items, lfw)
         log(f"{name}: {json.dumps(out[name])}")
-    Path(args.out).write_text(json.dumps(out, indent=1))
-    log(f"wrote {args.out}")
+    out_file.write_text(json.dumps(out, indent=1))
+    log(f"wrote {out_file}")
 
 
 if __name__ == "__main__":
