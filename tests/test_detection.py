@@ -300,6 +300,30 @@ def test_face_augmentations_change_what_they_say(data_home):
     assert all((c != f).any() for c, f in zip(cut, faces) if f.std() > 0)
 
 
+
+def test_a_flat_band_is_one_grey_level_on_one_side_or_a_corner_and_leaves_the_rest():
+    """The page-or-screen negative: the changed pixels share one level and fill whole rows or columns from an edge
+    (one side, or two meeting at a corner); the rest of the window is the input's."""
+    from facelab.detection.patches import flat_band, flat_band_some
+
+    rng = np.random.default_rng(0)
+    g = np.random.default_rng(1).integers(1, 255, (36, 36)).astype(np.uint8)
+    corners = 0
+    for _ in range(40):
+        b = flat_band(g, rng)
+        changed = b != g
+        assert changed.any() and len(np.unique(b[changed])) == 1
+        level = b[changed][0]
+        full_cols = [k for k in (0, 35) if (b[:, k] == level).all()]
+        full_rows = [k for k in (0, 35) if (b[k] == level).all()]
+        assert full_cols or full_rows  # anchored at an edge, across the whole window
+        corners += bool(full_cols and full_rows)
+        assert changed.mean() <= 0.75  # at most half on each of two sides
+    assert 5 < corners < 35
+    negs = np.stack([g] * 50)
+    some = flat_band_some(negs, 0.3, seed=2)
+    assert 5 < (some != negs).reshape(50, -1).any(1).sum() < 25 and flat_band_some(negs, 0.0) is negs
+
 def test_detect_out_never_loses_or_overwrites_an_annotated_copy(tmp_path, capsys, data_home):
     """a/face.jpg, b/face.jpg and a/face.png get three files; an earlier file is kept; --out naming a file or an
     unwritable place is one line before any model runs."""

@@ -70,16 +70,40 @@ def cut_by_border(g: np.ndarray, rng, max_frac: float = 0.4) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(out, -side))
 
 
+def flat_band(g: np.ndarray, rng, max_frac: float = 0.5) -> np.ndarray:
+    """A window at the edge of a photo laid on a plain page or screen: up to ``max_frac`` of it on one side, or on two
+    sides meeting at a corner, one flat grey level. Unlike :func:`cut_by_border`'s repeated edge, the band's level
+    steps away from the texture: a negative, so that a face-sized corner of a tile is no face."""
+    out = g.copy()
+    level = int(rng.integers(0, 256))
+    first = int(rng.integers(4))
+    for side in (first, (first + 1) % 4) if rng.random() < 0.5 else (first,):
+        n = int(rng.integers(3, int(max_frac * WIN) + 1))
+        r = np.rot90(out, side).copy()  # fill the left columns of the rotated window, rotate back
+        r[:, :n] = level
+        out = np.rot90(r, -side)
+    return np.ascontiguousarray(out)
+
+
+def _some(patches: np.ndarray, p: float, change, rng) -> np.ndarray:
+    """A copy of ``patches`` with each changed by ``change(patch, rng)`` with probability ``p``."""
+    if not p:
+        return patches
+    out = patches.copy()
+    for i in np.nonzero(rng.random(len(out)) < p)[0]:
+        out[i] = change(out[i], rng)
+    return out
+
+
 def cut_some_by_border(patches: np.ndarray, p: float, seed: int = 0) -> np.ndarray:
     """A copy of ``patches`` with each cut by an image border (:func:`cut_by_border`) with probability ``p``: for the
     negatives, so that a flat band beside a pattern is no cue for "face" once the faces are cut that way too."""
-    if not p:
-        return patches
-    rng = np.random.default_rng([seed, 2])
-    out = patches.copy()
-    for i in np.nonzero(rng.random(len(out)) < p)[0]:
-        out[i] = cut_by_border(out[i], rng)
-    return out
+    return _some(patches, p, cut_by_border, np.random.default_rng([seed, 2]))
+
+
+def flat_band_some(patches: np.ndarray, p: float, seed: int = 0) -> np.ndarray:
+    """A copy of ``patches`` with each given a :func:`flat_band` with probability ``p`` (for the negatives)."""
+    return _some(patches, p, flat_band, np.random.default_rng([seed, 3]))
 
 
 def photometric_jitter(g: np.ndarray, rng) -> np.ndarray:

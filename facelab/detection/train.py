@@ -11,7 +11,7 @@ import numpy as np
 from ..config import DEFAULT_PROFILE, SEED, WEIGHTS_DIR, set_seeds, training_dir
 from ..preprocess import clip_boxes
 from .cnn import WIN, CNNConfig, CNNDetector, build_classifier, build_stage1
-from .patches import augment_faces, cut_some_by_border, load_scene, random_negatives, split_scenes
+from .patches import augment_faces, cut_some_by_border, flat_band_some, load_scene, random_negatives, split_scenes
 
 PROFILES = {
     # quick: the workflow in about a minute on 2 cores (not the shipped weights)
@@ -22,7 +22,8 @@ PROFILES = {
                  max_mined=40000),
 }
 # what real photos add to the Caltech crops (probabilities per jittered copy, see augment_faces); a profile may set
-# them, ``negative_border_cut`` (the negatives cut the same way) and ``border_pad`` (CNNConfig.border_pad: hard
+# them, ``negative_border_cut`` (the negatives cut the same way), ``negative_flat_band`` (a flat band of page or
+# screen beside a negative, patches.flat_band) and ``border_pad`` (CNNConfig.border_pad: hard
 # negatives mined past the border, the pad written to the json).
 # Off in the shipped recipe: tried on the validation split in the round of issue 24 and not shipped (the model card
 # of detection_cnn says why: a flat band beside texture became a "cut face")
@@ -40,8 +41,10 @@ def _augmentation(p: dict) -> dict:
 
 
 def _cut_negatives(p: dict, neg: np.ndarray, seed: int) -> np.ndarray:
-    """The negatives cut by the border as often as the faces (profile key ``negative_border_cut``, default 0)."""
-    return cut_some_by_border(neg, float(p.get("negative_border_cut", 0.0)), seed)
+    """The negatives cut by the border as often as the faces (profile key ``negative_border_cut``, default 0), and
+    given a flat band of page or screen beside them (``negative_flat_band``, default 0; :func:`flat_band_some`)."""
+    neg = cut_some_by_border(neg, float(p.get("negative_border_cut", 0.0)), seed)
+    return flat_band_some(neg, float(p.get("negative_flat_band", 0.0)), seed)
 
 
 def positives(n: int | None = None, val_fraction: float = 0.1, seed: int = SEED):
@@ -144,7 +147,8 @@ def train_cnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "detec
     log(f"positives {len(pos)} (augmented), random negatives {len(neg)}; "
         f"validation {len(pos_val)} faces / {len(neg_val)} non-faces")
     hist = {"rounds": [], "profile": profile, "seed": seed, "augmentation": _augmentation(p), "border_pad": pad,
-            "negative_border_cut": float(p.get("negative_border_cut", 0.0))}
+            "negative_border_cut": float(p.get("negative_border_cut", 0.0)),
+            "negative_flat_band": float(p.get("negative_flat_band", 0.0))}
     model = build_classifier()
     for r, ep in enumerate(p["epochs"][: p["mine_rounds"] + 1]):
         if r > 0:

@@ -4,8 +4,8 @@ photos (issue 24's next step; validation data only, no test photo is read).
 Trains the full recipe (:func:`facelab.detection.train.train_cnn`, then the people-photo round and the
 validation-split calibration with :data:`~facelab.detection.train.SHIPPED_INFERENCE`, as ``facelab train detection
 --model cnn --profile full`` does) with one of :data:`VARIANTS`: training faces occluded (0.2), JPEG-compressed
-(0.2) and (``border-cut``) cut by the border (0.15), the negatives cut as often; hard negatives mined past the
-border (20 px). Then scores it beside the shipped weights on
+(0.2) and (``border-cut``) cut by the border (0.15), the negatives cut as often (``border-cut-flat-band``: and
+given a flat band of page or screen, 0.15); hard negatives mined past the border (20 px). Then scores it beside the shipped weights on
 :func:`facelab.detection.validation.border_cut_photos` (cut and uncut), on the validation split (AP at the lowest
 threshold; faces found and false boxes at the operating threshold) and on the 600 LFW photos the pipeline's framing
 is fitted on (photos where it reports no face). The run in ``--runs-dir`` is reused when it is there.
@@ -30,6 +30,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 VARIANTS = {
     "border-cut": (dict(occlude=0.2, jpeg=0.2, border_cut=0.15, negative_border_cut=0.15, border_pad=20), {}),
     "occlude-jpeg": (dict(occlude=0.2, jpeg=0.2, border_pad=20), dict(stage1_peaks=True, chained_pyramid=True)),
+    "border-cut-flat-band": (dict(occlude=0.2, jpeg=0.2, border_cut=0.15, negative_border_cut=0.15,
+                                  negative_flat_band=0.15, border_pad=20), dict(stage1_peaks=True, chained_pyramid=True)),
 }
 
 
@@ -73,7 +75,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variant", choices=sorted(VARIANTS), default="border-cut",
                         help="border-cut: occlusion, JPEG and border cuts (the card's recipe); occlude-jpeg: no cuts, "
-                             "the shipped speed settings")
+                             "the shipped speed settings; border-cut-flat-band: border cuts and negatives beside a "
+                             "flat band of page or screen (patches.flat_band), the shipped speed settings")
     parser.add_argument("--runs-dir", help="default runs/detection_cnn_<variant>")
     parser.add_argument("--out", help="default docs/experiments/detection_cnn_<variant>_augmentation_<date>.json")
     args = parser.parse_args()
