@@ -10,7 +10,8 @@ import pytest
 
 from facelab.cli import main
 from facelab.detection import DETECTORS, Detection, Detector, get_detector, iou, nms
-from facelab.detection.metrics import average_precision, detection_metrics, match_detections, match_image, recall_at_fp
+from facelab.detection.metrics import (at_threshold, average_precision, detection_metrics, match_detections,
+                                       match_image, recall_at_fp)
 from facelab.errors import FacelabError
 
 EXPECTED = {"cnn", "rcnn", "haar", "haar-alt2", "ssd", "mtcnn", "deepface-opencv", "deepface-mtcnn",
@@ -144,6 +145,15 @@ def test_one_image_matching_says_which_faces_were_found():
     assert found.tolist() == [True, False]
     assert match_image(dets, gt, 0.3)[2].tolist() == [True, True]
     assert match_image(np.zeros((0, 5)), gt)[2].tolist() == [False, False]
+
+
+def test_at_threshold_scores_ap_over_all_boxes_and_counts_at_the_operating_one():
+    """AP takes every box; at threshold 0.6 only the 0.9 and 0.7 boxes count: one finds a face, one is false."""
+    gt = [np.array([[0, 0, 10, 10], [50, 50, 10, 10]], float)]
+    dets = [np.array([[0, 0, 10, 10, 0.9], [20, 20, 10, 10, 0.7], [50, 50, 10, 10, 0.5]])]
+    r = at_threshold(dets, gt, 0.6)
+    assert r["ap50"] == pytest.approx(round(0.5 + 0.5 * 2 / 3, 4)) and r["faces"] == 2
+    assert r["found_at_operating"] == 1 and r["false_boxes_at_operating"] == 1
 
 # ---------------------------------------------------------------- CLI
 def test_cli_detect_json_shape_and_bad_input(tmp_path, cmu, capsys):

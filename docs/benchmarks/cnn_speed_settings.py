@@ -53,19 +53,18 @@ def cnn_with(config: dict, min_score: float):
 def at_operating_point(config: dict, items) -> dict:
     """The registry CNN with ``config``'s swept fields on the validation photos: AP at the lowest threshold, and
     what its operating threshold reports."""
-    from facelab.detection.metrics import _as_array, detection_metrics, match_detections
+    from facelab.detection.metrics import _as_array, at_threshold, match_detections
 
     det = cnn_with(config, -1e9)
     dets = [_as_array(det.detect(it["image"])) for it in items]
     gts = [it["boxes"] for it in items]
-    m = detection_metrics(dets, gts)
+    m = at_threshold(dets, gts, config["min_score"])
     at = [d[d[:, 4] >= config["min_score"]] for d in dets]
-    _, tp50, n = match_detections(at, gts, 0.5)
     _, tp30, _ = match_detections(at, gts, 0.3)
     false_photos = [it["name"] for it, d in zip(items, at) if not match_detections([d], [it["boxes"]], 0.3)[1].all()]
-    return {"ap30": round(float(m["ap30"]), 4), "ap50": round(float(m["ap50"]), 4),
-            "min_score": config["min_score"], "reported": int(len(tp50)), "faces": n,
-            "found_iou50": int(tp50.sum()), "f1_iou50": round(float(2 * tp50.sum() / (len(tp50) + n)), 4),
+    found, reported, n = m["found_at_operating"], m["found_at_operating"] + m["false_boxes_at_operating"], m["faces"]
+    return {"ap30": m["ap30"], "ap50": m["ap50"], "min_score": config["min_score"], "reported": reported, "faces": n,
+            "found_iou50": found, "f1_iou50": round(float(2 * found / (reported + n)), 4),
             "false_boxes_iou30": int(len(tp30) - tp30.sum()), "photos_with_false_boxes": false_photos}
 
 

@@ -10,8 +10,7 @@ with its shipped box map and operating threshold, as a user's ``facelab detect``
 border paddings (``cnn-pad-N``: N px instead of the shipped 20; 0 is what the pad buys). Boxes are clipped to the
 photo, as the faces are. For each CNN variant the validation split's AP (lowest threshold; the shipped box map and
 threshold, not refitted to the padding) and, at the operating threshold, its faces found and false boxes are
-reported beside, so a padding is never judged on cuts alone.
-Prints and writes JSON.
+reported beside, so a padding is never judged on cuts alone. Prints and writes JSON.
 
     python docs/benchmarks/detection_border_cuts.py [--detectors cnn,rcnn,haar,...] [--out ...json]
 """
@@ -42,21 +41,6 @@ def build(name: str, **kw):
     return get_detector(name, **kw)
 
 
-def on_validation_split(name: str, items) -> dict:
-    """A CNN variant on the validation split: AP at the lowest threshold, and at the operating one its faces found
-    and false boxes (IoU 0.5)."""
-    from facelab.detection.metrics import _as_array, detection_metrics, match_detections
-
-    det = build(name, min_score=-1e9)
-    operating = build(name).min_score
-    dets = [_as_array(det.detect(it["image"])) for it in items]
-    gts = [it["boxes"] for it in items]
-    m = detection_metrics(dets, gts)
-    _, tp, n_gt = match_detections([d[d[:, 4] >= operating] for d in dets], gts, 0.5)
-    return {"ap30": round(m["ap30"], 4), "ap50": round(m["ap50"], 4), "faces": n_gt, "operating_threshold": operating,
-            "found_at_operating": int(tp.sum()), "false_boxes_at_operating": int((~tp).sum())}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--detectors", default=DEFAULT, help=f"comma-separated (default {DEFAULT})")
@@ -67,7 +51,7 @@ def main() -> None:
     from tqdm.auto import tqdm
 
     from facelab.errors import FacelabError
-    from facelab.detection.metrics import _as_array
+    from facelab.detection.metrics import _as_array, operating_point
     from facelab.detection.validation import border_cut_photos, border_cut_recall, validation_set
 
     cut, control = border_cut_photos(args.n_lfw), border_cut_photos(args.n_lfw, cut=False)
@@ -93,7 +77,8 @@ def main() -> None:
                     "cut": border_cut_recall(dets["cut"][sl], cut[sl], iou),
                     "control": border_cut_recall(dets["control"][sl], control[sl], iou, shares=shares[sl])}
         if name.startswith("cnn"):
-            row["validation_split"] = on_validation_split(name, validation_set())
+            row["validation_split"] = {**operating_point(det, validation_set()),
+                                       "operating_threshold": det.min_score}
             print(f"{name} on the validation split: {row['validation_split']}")
         out["detectors"][name] = row
         r = row["all_iou30"]

@@ -23,8 +23,8 @@ PROFILES = {
 }
 # what real photos add to the Caltech crops (probabilities per jittered copy, see augment_faces); a profile may set
 # them, ``negative_border_cut`` (the negatives cut the same way), ``negative_flat_band`` (a flat band of page or
-# screen beside a negative, patches.flat_band) and ``border_pad`` (CNNConfig.border_pad: hard
-# negatives mined past the border, the pad written to the json).
+# screen beside a negative, patches.flat_band) and ``border_pad`` (CNNConfig.border_pad: hard negatives mined past
+# the border, the pad written to the json).
 # Off in the shipped recipe: tried on the validation split in the round of issue 24 and not shipped (the model card
 # of detection_cnn says why: a flat band beside texture became a "cut face")
 REAL_PHOTO_AUGMENTATION = dict(occlude=0.0, jpeg=0.0, border_cut=0.0)
@@ -150,8 +150,8 @@ def train_cnn(profile: str = DEFAULT_PROFILE, out_dir=None, prefix: str = "detec
     neg_val = random_negatives(val_scenes, max(500, len(pos_val)), seed=seed + 1)
     log(f"positives {len(pos)} (augmented), random negatives {len(neg)}; "
         f"validation {len(pos_val)} faces / {len(neg_val)} non-faces")
-    hist = {"rounds": [], "profile": profile, "seed": seed, "train_seed": seed_t, "augmentation": _augmentation(p), "border_pad": pad,
-            "negative_border_cut": float(p.get("negative_border_cut", 0.0)),
+    hist = {"rounds": [], "profile": profile, "seed": seed, "train_seed": seed_t, "augmentation": _augmentation(p),
+            "border_pad": pad, "negative_border_cut": float(p.get("negative_border_cut", 0.0)),
             "negative_flat_band": float(p.get("negative_flat_band", 0.0))}
     model = build_classifier()
     for r, ep in enumerate(p["epochs"][: p["mine_rounds"] + 1]):

@@ -274,8 +274,9 @@ def cut_share(full: np.ndarray, width: float, height: float) -> np.ndarray:
 
 
 def cut_by_frame(image: np.ndarray, boxes: np.ndarray, face: int, side: str, share: float) -> tuple:
-    """(photo, its boxes, each box's share outside it, its (x, y) offset in ``image``): ``image`` cropped so that ``share`` of face ``face``'s box
-    lies past its ``side`` edge; the other edges stay where they were, so only real pixels remain."""
+    """(photo, its boxes, each box's share outside it, its (x, y) offset in ``image``): ``image`` cropped so that
+    ``share`` of face ``face``'s box lies past its ``side`` edge; the other edges stay where they were, so only real
+    pixels remain."""
     H, W = image.shape[:2]
     x, y, w, h = boxes[face]
     x0, y0, x1, y1 = 0, 0, W, H
@@ -297,13 +298,14 @@ def cut_by_frame(image: np.ndarray, boxes: np.ndarray, face: int, side: str, sha
 def border_cut_photos(n_lfw: int = 60, seed: int = SEED, cut: bool = True) -> list[dict]:
     """Real photos with one face cut by the frame, for validation only (never a test set, and not part of
     :func:`validation_set`, whose choices stand): a seeded ``n_lfw`` LFW photos of the validation people (one a
-    person; black corner wedges cropped off by :func:`fill_margin`, photos dark to the frame skipped) and dlib's 9 VOC photos, each cropped so that a share in :data:`BORDER_CUT_SHARE` of one face's box
-    (LFW: its person; VOC: a seeded face) lies past a seeded edge. Unlike the composites, whose pasted faces fade
-    into scenes, the face's hair, neck and background stay, as when a photo cuts a face. ``cut=False`` gives the same
-    photos uncropped: the control. Items: ``{"name", "image", "boxes" (K, 4, clipped), "full" (K, 4, unclipped),
-    "cut" (K: share outside the photo), "target" (the cut face's index), "side", "offset" (x, y of the crop in the
-    uncut photo)}``. LFW backgrounds hold other,
-    unlabelled faces now and then: count a box off every labelled face as a false box only with that in mind."""
+    person; black corner wedges cropped off by :func:`fill_margin`, photos dark to the frame skipped) and dlib's 9
+    VOC photos, each cropped so that a share in :data:`BORDER_CUT_SHARE` of one face's box (LFW: its person; VOC: a
+    seeded face) lies past a seeded edge. Unlike the composites, whose pasted faces fade into scenes, the face's
+    hair, neck and background stay, as when a photo cuts a face. ``cut=False`` gives the same photos uncropped: the
+    control. Items: ``{"name", "image", "boxes" (K, 4, clipped), "full" (K, 4, unclipped), "cut" (K: share outside
+    the photo), "target" (the cut face's index), "side", "offset" (x, y of the crop in the uncut photo)}``. LFW
+    backgrounds hold other, unlabelled faces now and then: count a box off every labelled face as a false box only
+    with that in mind."""
     from ..data.detection_sets import face_box_from_points
     from ..preprocess import clip_boxes, read_image
 
