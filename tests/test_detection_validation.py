@@ -197,3 +197,35 @@ def test_rcnn_inference_choice_scores_what_the_detector_returns(validation_items
     m = detection_metrics([_as_array(det.detect(it["image"])) for it in items], [it["boxes"] for it in items])
     a = out["ap_validation"][f"iterations={shipped[0]},iomin={shipped[1]}"]
     assert (a["ap30"], a["ap50"]) == (round(m["ap30"], 4), round(m["ap50"], 4))
+
+
+def test_operating_point_rule_drops_settings_that_lose_large_faces_then_takes_the_fastest_near_the_best_f1():
+    """calibrate_cnn's ``operating_f1`` rule: a setting with the best F1 that leaves a large-face photo without a face
+    loses to one within the tolerance of the best remaining F1, and of two equal ones the faster wins; with the
+    guard loosened the best F1 wins."""
+    from facelab.detection.cnn import CNNConfig
+    from facelab.detection.train import _best_operating_point
+
+    class SettingDetector:  # a large-face photo is missed by the stage-1 threshold -2 setting only
+        config, min_score = CNNConfig(), -1e9
+
+        def windows(self, image):
+            return self.config.stage1_threshold
+
+        def postprocess(self, setting):
+            return np.zeros((0, 5)) if setting == -2.0 else np.array([[0, 0, 9, 9, self.min_score]])
+
+    gts = [np.array([[0.0, 0.0, 10.0, 10.0]])] * 10
+    hit, miss = np.array([[0.0, 0.0, 10.0, 10.0, 1.0]]), np.zeros((0, 5))
+    settings = [{"stage1_threshold": t} for t in (-4.0, -3.0, -2.0)]
+    keys = [(28, 1.26, i) for i in range(3)]
+    found = {keys[0]: [hit] * 9 + [miss], keys[1]: [hit] * 9 + [miss], keys[2]: [hit] * 10}
+    seconds = {keys[0]: 0.3, keys[1]: 0.2, keys[2]: 0.1}
+    photos = [np.zeros((8, 8, 3), np.uint8)] * 4
+    rule = dict(tolerance=0.005, log=lambda *a: None, progress=False)
+    best, table = _best_operating_point(SettingDetector(), keys, found, gts, seconds, settings, photos, 0.01, **rule)
+    assert best == keys[1]
+    assert [table[k]["large_face_photos_without_face"] for k in keys] == [0, 0, 4]
+    assert table[keys[2]]["f1_iou50"] == 1.0 and table[keys[0]]["f1_iou50"] == round(18 / 19, 4)
+    best, _ = _best_operating_point(SettingDetector(), keys, found, gts, seconds, settings, photos, 1.0, **rule)
+    assert best == keys[2]

@@ -705,14 +705,16 @@ def calibrate_rcnn_threshold(weights_dir=None, prefix: str = "detection_rcnn", s
 
 
 #: the cascade's speed settings :func:`calibrate_cnn` chooses from (with the pyramid, by one rule)
-CNN_SPEED_SETTINGS = tuple({"stage1_threshold": t, "stage1_peaks": p, "chained_pyramid": c}
-                           for t in (-4.0, -3.0, -2.0) for p in (True, False) for c in (True, False))
+CNN_SPEED_SETTINGS = tuple({"stage1_threshold": t, "stage1_peaks": p, "peak_size": n, "chained_pyramid": c}
+                           for t in (-4.0, -3.0, -2.0) for p in (True, False) for n in ((3, 5) if p else (3,))
+                           for c in (True, False))  # the peak neighbourhood only matters with peaks on
 
 
 def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = SEED, log=print,
                   min_faces=(20, 24, 28), scale_steps=(1.2, 1.26), max_time_vs_haar_alt2: float = 0.4, items=None,
                   containments=(0.5, 0.6, 0.75), tolerance: float = 0.005, out_dir=None,
-                  speed_settings=None, progress: bool = True, inference: dict | None = None) -> dict:
+                  speed_settings=None, progress: bool = True, inference: dict | None = None,
+                  select_by: str = "ap30", large_face_photos=None, max_large_face_misses: float = 0.01) -> dict:
     """Fit the choices that need whole photos on the detection *validation* split
     (:func:`facelab.detection.validation.validation_set`; never CMU+MIT, the test set): the window-to-box calibration
     (to the face box convention), the pyramid (minimum face size and scale step: the most accurate by AP@0.3 whose
@@ -725,7 +727,14 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
     runs the sweep and shows what its choice reports at the operating threshold and on LFW photos: the time ratio
     moves with the machine's load, so the choice needs an idle machine). ``inference``
     (for example :data:`SHIPPED_INFERENCE`) replaces config settings first. The config is written to ``out_dir``
-    (default: beside the weights)."""
+    (default: beside the weights).
+
+    ``select_by="operating_f1"`` judges each (pyramid, speed setting) within the time budget by what a user's
+    ``facelab detect`` reports, not by AP (which also counts boxes far below any threshold a user sees): F1 at IoU 0.5
+    at its own best threshold on the validation split, and, when ``large_face_photos`` (one large face each, for
+    example :func:`facelab.pipeline.framing.framing_photos`, LFW photos of training identities) are given, no more
+    than ``max_large_face_misses`` of them left without a face at that threshold (the pipeline's entrance: a face
+    missed there cannot be identified). The fastest within ``tolerance`` F1 of the best that passes wins."""
     from dataclasses import replace
 
     from tqdm.auto import tqdm
@@ -773,7 +782,14 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
         log(f"min face {k[0]}, scale step {k[1]}, {speed_settings[k[2]]}: AP@0.3 {scores[k]:.4f} on the validation "
             f"split, {rel_time[k]:.2f}x Haar alt2's time")
     fast = [k for k in scores if rel_time[k] <= max_time_vs_haar_alt2] or [min(rel_time, key=rel_time.get)]
-    best = max(fast, key=lambda k: scores[k])
+    operating = {}
+    if select_by == "ap30":
+        best = max(fast, key=lambda k: scores[k])
+    elif select_by == "operating_f1":
+        best, operating = _best_operating_point(det, fast, found, gts, rel_time, speed_settings, large_face_photos,
+                                                max_large_face_misses, tolerance, log, progress)
+    else:
+        raise ValueError(f"select_by must be 'ap30' or 'operating_f1', not {select_by!r}")
     mf, st = best[:2]
     det.config = replace(det.config, min_face=float(mf), scale_step=float(st), **speed_settings[best[2]])
     windows = windows_of[best]
@@ -787,16 +803,22 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
                                        if by_containment[c] >= max(by_containment.values()) - tolerance))
     det.config.min_score, best_f1 = best_f1_threshold(
         [_clipped_dets(det.postprocess(w), im) for w, im in zip(windows, imgs)], gts)
+    rule = "the most accurate by AP@0.3 " if select_by == "ap30" else (
+        f"the fastest within {tolerance} of the best F1 at IoU 0.5 at its own operating threshold"
+        + (f" among those leaving at most {max_large_face_misses:.0%} of {len(large_face_photos)} one-face LFW photos "
+           f"of training identities without a face" if large_face_photos else "") + ", ")
     if len(speed_settings) > 1:  # swept with the pyramid
-        chosen, kept = "the pyramid and the speed settings (stage1_peaks, chained_pyramid, stage1_threshold) are", \
-            "peak_size"
+        chosen = f"the pyramid and the speed settings ({', '.join(speed_settings[0])}) are"
+        unswept = [k for k in CNN_SPEED_SETTINGS[0] if k not in speed_settings[0]]
     else:
-        chosen, kept = "the pyramid is", "the speed settings (peak_size, stage1_peaks, chained_pyramid, stage1_threshold)"
+        chosen, unswept = "the pyramid is", list(CNN_SPEED_SETTINGS[0])
+    earlier = f"The stage weights and the speed settings ({', '.join(unswept)}) were" if unswept else \
+        "The stage weights were"
     det.config.tuned_on = (f"box, min_face, scale_step, min_score fitted on the detection validation split "
                            f"(facelab.detection.validation.validation_set seed {seed}: {len(items)} photos, "
-                           f"{sum(len(g) for g in gts)} faces; CMU+MIT A+B is not used): {chosen} the most accurate "
+                           f"{sum(len(g) for g in gts)} faces; CMU+MIT A+B is not used): {chosen} {rule}"
                            f"within {max_time_vs_haar_alt2}x Haar alt2's time there; containment the strongest within "
-                           f"{tolerance} AP@0.3 of the best. The stage weights and {kept} were chosen in an earlier "
+                           f"{tolerance} AP@0.3 of the best. {earlier} chosen in an earlier "
                            f"round on one half of CMU+MIT and are kept. border_pad ({det.config.border_pad}) and "
                            f"group_holds ({det.config.group_holds}) are given, chosen on the same validation split by "
                            f"comparing runs of this calibration")
@@ -809,7 +831,36 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
             "speed_settings": speed_settings[best[2]],
             "ap30_validation": {name(k): v for k, v in scores.items()},
             "time_vs_haar_alt2_validation": {name(k): round(v, 3) for k, v in rel_time.items()},
-            "containment": det.config.containment, "ap30_by_containment": by_containment}
+            "containment": det.config.containment, "ap30_by_containment": by_containment,
+            "operating_point_validation": {name(k): v for k, v in operating.items()}}
+
+
+def _best_operating_point(det, fast, found, gts, rel_time, speed_settings, large_face_photos, max_misses: float,
+                          tolerance: float, log, progress: bool):
+    """:func:`calibrate_cnn`'s ``operating_f1`` rule over the ``fast`` (pyramid, speed setting) keys: (best key,
+    {key: {"min_score", "f1_iou50", "large_face_photos_without_face"}})."""
+    from dataclasses import replace
+
+    from tqdm.auto import tqdm
+
+    base, operating = det.config, {}
+    for k in fast:
+        thr, f1 = best_f1_threshold(found[k], gts)
+        operating[k] = {"min_score": thr, "f1_iou50": round(f1, 4)}
+        if large_face_photos:  # run as a user's detector at that threshold: its suppression sees only reported boxes
+            det.config, det.min_score = replace(base, min_face=float(k[0]), scale_step=float(k[1]),
+                                                **speed_settings[k[2]]), thr
+            operating[k]["large_face_photos_without_face"] = sum(
+                not len(det.postprocess(det.windows(im)))
+                for im in tqdm(large_face_photos, desc=f"large faces {k[0]}/{k[1]}", leave=False,
+                               disable=not progress))
+        log(f"min face {k[0]}, scale step {k[1]}, {speed_settings[k[2]]}: {operating[k]}")
+    det.config, det.min_score = base, -1e9
+    limit = max_misses * len(large_face_photos or ())
+    passing = [k for k in fast if operating[k].get("large_face_photos_without_face", 0) <= limit] or fast
+    top = max(operating[k]["f1_iou50"] for k in passing)
+    best = min((k for k in passing if operating[k]["f1_iou50"] >= top - tolerance), key=rel_time.get)
+    return best, operating
 
 
 def calibrate_detectors(names, seed: int = SEED, progress: bool = True, log=print, settings: dict | None = None) -> dict:
