@@ -735,6 +735,8 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
     example :func:`facelab.pipeline.framing.framing_photos`, LFW photos of training identities) are given, no more
     than ``max_large_face_misses`` of them left without a face at that threshold (the pipeline's entrance: a face
     missed there cannot be identified). The fastest within ``tolerance`` F1 of the best that passes wins."""
+    if select_by not in ("ap30", "operating_f1"):  # before the sweep, not after its minutes
+        raise ValueError(f"select_by must be 'ap30' or 'operating_f1', not {select_by!r}")
     from dataclasses import replace
 
     from tqdm.auto import tqdm
@@ -785,11 +787,9 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
     operating = {}
     if select_by == "ap30":
         best = max(fast, key=lambda k: scores[k])
-    elif select_by == "operating_f1":
+    else:
         best, operating = _best_operating_point(det, fast, found, gts, rel_time, speed_settings, large_face_photos,
                                                 max_large_face_misses, tolerance, log, progress)
-    else:
-        raise ValueError(f"select_by must be 'ap30' or 'operating_f1', not {select_by!r}")
     mf, st = best[:2]
     det.config = replace(det.config, min_face=float(mf), scale_step=float(st), **speed_settings[best[2]])
     windows = windows_of[best]
