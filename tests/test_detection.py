@@ -155,6 +155,21 @@ def test_at_threshold_scores_ap_over_all_boxes_and_counts_at_the_operating_one()
     assert r["ap50"] == pytest.approx(round(0.5 + 0.5 * 2 / 3, 4)) and r["faces"] == 2
     assert r["found_at_operating"] == 1 and r["false_boxes_at_operating"] == 1
 
+
+def test_operating_threshold_is_the_best_f1_or_the_highest_near_it_and_keeps_its_own_box():
+    """Four faces; boxes by score: found, found, found, false, found, false. F1 after each: 0.4, 0.667, 0.857, 0.75,
+    0.889 (the best, at the 0.4996 box), 0.8. Within 0.05 of the best the highest threshold is the third box's
+    (0.857). Thresholds are rounded down, so the box they were read from is still reported (0.4996 -> 0.499, not
+    0.5)."""
+    from facelab.detection.train import best_f1_threshold
+
+    faces = np.array([[0, 0, 10, 10], [20, 0, 10, 10], [40, 0, 10, 10], [60, 0, 10, 10]], float)
+    dets = [np.array([[0, 0, 10, 10, 0.9], [20, 0, 10, 10, 0.8], [40, 0, 10, 10, 0.7255], [0, 50, 10, 10, 0.6],
+                      [60, 0, 10, 10, 0.4996], [30, 50, 10, 10, 0.4]])]
+    assert best_f1_threshold(dets, [faces]) == pytest.approx((0.499, 8 / 9))
+    assert best_f1_threshold(dets, [faces], tolerance=0.05) == pytest.approx((0.725, 6 / 7))
+    assert at_threshold(dets, [faces], 0.499)["found_at_operating"] == 4
+
 # ---------------------------------------------------------------- CLI
 def test_cli_detect_json_shape_and_bad_input(tmp_path, cmu, capsys):
     it = _single_face_item(cmu)

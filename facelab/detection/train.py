@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -604,17 +605,20 @@ def _clipped_dets(dets: np.ndarray, image) -> np.ndarray:
     return clip_boxes(np.asarray(dets, float).reshape(-1, 5), image.shape[1], image.shape[0], min_side=2)
 
 
-def best_f1_threshold(dets, gts, iou: float = 0.5) -> tuple[float, float]:
+def best_f1_threshold(dets, gts, iou: float = 0.5, tolerance: float = 0.0) -> tuple[float, float]:
     """(score threshold, F1) where F1 at ``iou`` over all images is highest: a detector's default operating point,
-    chosen on the validation split (AP needs no threshold, a user's single answer does)."""
+    chosen on the validation split (AP needs no threshold, a user's single answer does). With ``tolerance``, the
+    highest threshold whose F1 is within it of the best: F1 is flat near its peak, and there a false box on a
+    one-face photo costs a user more than one more face found helps. The threshold is rounded *down* to 3 decimals,
+    so the box it was read from stays above it."""
     from .metrics import match_detections
 
     s, tp, n = match_detections(dets, gts, iou)
     if not len(tp):
         return 0.0, 0.0
     f1 = 2 * np.cumsum(tp) / (np.arange(1, len(tp) + 1) + n)
-    k = int(np.argmax(f1))
-    return float(round(s[k], 3)), float(f1[k])
+    k = int(np.argmax(f1 >= f1.max() - tolerance)) if tolerance else int(np.argmax(f1))  # scores sorted high to low
+    return float(math.floor(float(s[k]) * 1000) / 1000), float(f1[k])
 
 
 def choose_rcnn_inference(weights_dir=None, prefix: str = "detection_rcnn", seed: int = SEED,
@@ -714,7 +718,8 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
                   min_faces=(20, 24, 28), scale_steps=(1.2, 1.26), max_time_vs_haar_alt2: float = 0.4, items=None,
                   containments=(0.5, 0.6, 0.75), tolerance: float = 0.005, out_dir=None,
                   speed_settings=None, progress: bool = True, inference: dict | None = None,
-                  select_by: str = "ap30", large_face_photos=None, max_large_face_misses: float = 0.01) -> dict:
+                  select_by: str = "ap30", large_face_photos=None, max_large_face_misses: float = 0.01,
+                  threshold_tolerance: float = 0.0) -> dict:
     """Fit the choices that need whole photos on the detection *validation* split
     (:func:`facelab.detection.validation.validation_set`; never CMU+MIT, the test set): the window-to-box calibration
     (to the face box convention), the pyramid (minimum face size and scale step: the most accurate by AP@0.3 whose
@@ -734,7 +739,9 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
     at its own best threshold on the validation split, and, when ``large_face_photos`` (one large face each, for
     example :func:`facelab.pipeline.framing.framing_photos`, LFW photos of training identities) are given, no more
     than ``max_large_face_misses`` of them left without a face at that threshold (the pipeline's entrance: a face
-    missed there cannot be identified). The fastest within ``tolerance`` F1 of the best that passes wins."""
+    missed there cannot be identified). The fastest within ``tolerance`` F1 of the best that passes wins.
+    ``threshold_tolerance`` moves every operating threshold (each setting's and the final one) to the highest whose
+    F1 is within it of the best (:func:`best_f1_threshold`; 0: the best F1 itself)."""
     if select_by not in ("ap30", "operating_f1"):  # before the sweep, not after its minutes
         raise ValueError(f"select_by must be 'ap30' or 'operating_f1', not {select_by!r}")
     from dataclasses import replace
@@ -789,7 +796,8 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
         best = max(fast, key=lambda k: scores[k])
     else:
         best, operating = _best_operating_point(det, fast, found, gts, rel_time, speed_settings, large_face_photos,
-                                                max_large_face_misses, tolerance, log, progress)
+                                                max_large_face_misses, tolerance, log, progress,
+                                                threshold_tolerance)
     mf, st = best[:2]
     det.config = replace(det.config, min_face=float(mf), scale_step=float(st), **speed_settings[best[2]])
     windows = windows_of[best]
@@ -802,7 +810,7 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
     det.config.containment = float(min(c for c in containments
                                        if by_containment[c] >= max(by_containment.values()) - tolerance))
     det.config.min_score, best_f1 = best_f1_threshold(
-        [_clipped_dets(det.postprocess(w), im) for w, im in zip(windows, imgs)], gts)
+        [_clipped_dets(det.postprocess(w), im) for w, im in zip(windows, imgs)], gts, tolerance=threshold_tolerance)
     rule = "the most accurate by AP@0.3 " if select_by == "ap30" else (
         f"the fastest within {tolerance} of the best F1 at IoU 0.5 at its own operating threshold"
         + (f" among those leaving at most {max_large_face_misses:.0%} of {len(large_face_photos)} one-face LFW photos "
@@ -818,7 +826,10 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
                            f"(facelab.detection.validation.validation_set seed {seed}: {len(items)} photos, "
                            f"{sum(len(g) for g in gts)} faces; CMU+MIT A+B is not used): {chosen} {rule}"
                            f"within {max_time_vs_haar_alt2}x Haar alt2's time there; containment the strongest within "
-                           f"{tolerance} AP@0.3 of the best. {earlier} chosen in an earlier "
+                           f"{tolerance} AP@0.3 of the best; min_score "
+                           + (f"the highest threshold within {threshold_tolerance} of the best F1 at IoU 0.5. "
+                              if threshold_tolerance else "the best F1 at IoU 0.5. ")
+                           + f"{earlier} chosen in an earlier "
                            f"round on one half of CMU+MIT and are kept. border_pad ({det.config.border_pad}) and "
                            f"group_holds ({det.config.group_holds}) are given, chosen on the same validation split by "
                            f"comparing runs of this calibration")
@@ -836,7 +847,7 @@ def calibrate_cnn(weights_dir=None, prefix: str = "detection_cnn", seed: int = S
 
 
 def _best_operating_point(det, fast, found, gts, rel_time, speed_settings, large_face_photos, max_misses: float,
-                          tolerance: float, log, progress: bool):
+                          tolerance: float, log, progress: bool, threshold_tolerance: float = 0.0):
     """:func:`calibrate_cnn`'s ``operating_f1`` rule over the ``fast`` (pyramid, speed setting) keys: (best key,
     {key: {"min_score", "f1_iou50", "large_face_photos_without_face"}})."""
     from dataclasses import replace
@@ -845,7 +856,7 @@ def _best_operating_point(det, fast, found, gts, rel_time, speed_settings, large
 
     base, operating = det.config, {}
     for k in fast:
-        thr, f1 = best_f1_threshold(found[k], gts)
+        thr, f1 = best_f1_threshold(found[k], gts, tolerance=threshold_tolerance)
         operating[k] = {"min_score": thr, "f1_iou50": round(f1, 4)}
         if large_face_photos:  # run as a user's detector at that threshold: its suppression sees only reported boxes
             det.config, det.min_score = replace(base, min_face=float(k[0]), scale_step=float(k[1]),
