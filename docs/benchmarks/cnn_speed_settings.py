@@ -12,7 +12,8 @@ written to ``--config-dir``. Then the shipped config and the chosen one, each th
 same validation photos:
 
 - at the lowest threshold, AP@0.3 and AP@0.5;
-- at its own operating threshold (best F1 at IoU 0.5 on validation, as a user's ``facelab detect`` runs it): F1,
+- at its own operating threshold (on validation the highest within ``--threshold-tolerance`` of its best F1 at
+  IoU 0.5, as a user's ``facelab detect`` runs it): F1,
   faces found, false boxes (no face at IoU 0.3 left for them: a false alarm or a second box on a face) and the
   photos that have them. AP also counts boxes far below the operating threshold, which a user never sees;
 - on the 600 LFW photos the pipeline's framing is fitted on (:func:`facelab.pipeline.framing.framing_photos`: one
