@@ -5,9 +5,9 @@ what the rule's choice gives a user at the operating threshold.
 scale step) pair with every (stage-1 threshold, stage-1 peaks only, chained pyramid) setting, timed taking turns with
 Haar alt2 image by image, on the validation split (never CMU+MIT). Of those within ``max_time_vs_haar_alt2``
 (0.4x), ``--select-by operating_f1`` (the default) takes the fastest within 0.005 of the best F1 at IoU 0.5 at each
-one's own operating threshold (``--threshold-tolerance``: the highest threshold within 0.005 of its best F1), among those that leave at most 1 % of the LFW framing photos below without a face;
-``--select-by ap30`` (the earlier runs) the most accurate by AP@0.3. The shipped weights are not touched: the config
-the rule would choose is
+one's own operating threshold (``--threshold-tolerance``: the highest threshold within 0.005 of its best F1), among
+those that leave at most 1 % of the LFW framing photos below without a face; ``--select-by ap30`` (the earlier
+runs) the most accurate by AP@0.3. The shipped weights are not touched: the config the rule would choose is
 written to ``--config-dir``. Then the shipped config and the chosen one, each through the registry detector on the
 same validation photos:
 

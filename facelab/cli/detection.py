@@ -143,21 +143,21 @@ def cmd_eval(args) -> int:
 
 
 def _cnn_selection() -> dict:
-    """calibrate_cnn's rule for the shipped CNN: pyramid and speed settings judged by what a user's ``facelab detect``
-    reports (F1 at IoU 0.5 at each one's own threshold: the highest within 0.005 of its best F1), none leaving over
-    1 % of the pipeline's 600 LFW framing photos (training identities) without a face. The photos come from the pipeline, which the CLI may import and
-    the detection stage may not."""
+    """calibrate_cnn's arguments for the shipped CNN: every speed setting swept with the pyramid, judged by what a
+    user's ``facelab detect`` reports (F1 at IoU 0.5 at each one's own threshold: the highest within 0.005 of its best
+    F1), none leaving over 1 % of the pipeline's 600 LFW framing photos (training identities) without a face. The
+    photos come from the pipeline, which the CLI may import and the detection stage may not."""
+    from ..detection.train import CNN_SPEED_SETTINGS
     from ..pipeline.framing import framing_photos
     from ..preprocess import read_image
 
-    return {"select_by": "operating_f1", "threshold_tolerance": 0.005,
+    return {"speed_settings": CNN_SPEED_SETTINGS, "select_by": "operating_f1", "threshold_tolerance": 0.005,
             "large_face_photos": [read_image(p, "bgr") for p in framing_photos(600)]}
 
 
 def cmd_train(args) -> int:
     from ..config import training_dir
-    from ..detection.train import (CNN_SPEED_SETTINGS, SHIPPED_INFERENCE, calibrate_cnn, finetune_cnn_photo_negatives,
-                                  train_cnn, train_rcnn)
+    from ..detection.train import SHIPPED_INFERENCE, calibrate_cnn, finetune_cnn_photo_negatives, train_cnn, train_rcnn
 
     fn = train_cnn if args.model == "cnn" else train_rcnn
     out = training_dir(f"detection_{args.model}", args.profile, training_out(args))
@@ -167,8 +167,8 @@ def cmd_train(args) -> int:
         # the recipe's last round (false alarms in people photos), then the choices made on the validation split
         finetune_cnn_photo_negatives(out, out, seed=args.seed, log=log, verbose=0 if args.json else 2,
                                      progress=not args.json)
-        calibrate_cnn(out, seed=args.seed, log=log, inference=SHIPPED_INFERENCE, speed_settings=CNN_SPEED_SETTINGS,
-                      progress=not args.json, **_cnn_selection())
+        calibrate_cnn(out, seed=args.seed, log=log, inference=SHIPPED_INFERENCE, progress=not args.json,
+                      **_cnn_selection())
     if args.json:
         print_json({"model": args.model, "profile": args.profile, "out": str(out), "seconds": hist.get("seconds")})
     return 0
@@ -176,15 +176,13 @@ def cmd_train(args) -> int:
 
 def cmd_box_calibration(args) -> int:
     from ..detection.calibration import BOX_MAPS_FILE, box_map_entries, write_box_maps
-    from ..detection.train import (CNN_SPEED_SETTINGS, calibrate_cnn, calibrate_detectors, calibrate_rcnn_threshold,
-                                  choose_rcnn_inference)
+    from ..detection.train import calibrate_cnn, calibrate_detectors, calibrate_rcnn_threshold, choose_rcnn_inference
 
     out = Path(training_out(args) or Path("runs") / "box_calibration")
     log = (lambda *a: None) if args.json else print
     result = {}
     if "cnn" in args.model:
-        result["cnn"] = calibrate_cnn(seed=args.seed, log=log, out_dir=out, speed_settings=CNN_SPEED_SETTINGS,
-                                      progress=not args.json, **_cnn_selection())
+        result["cnn"] = calibrate_cnn(seed=args.seed, log=log, out_dir=out, progress=not args.json, **_cnn_selection())
     others = [n for n in args.model if n != "cnn"]
     settings = {}
     if "rcnn" in others:  # its regression steps and suppression first: the box map is fitted on the boxes they give

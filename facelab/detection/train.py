@@ -617,7 +617,7 @@ def best_f1_threshold(dets, gts, iou: float = 0.5, tolerance: float = 0.0) -> tu
     if not len(tp):
         return 0.0, 0.0
     f1 = 2 * np.cumsum(tp) / (np.arange(1, len(tp) + 1) + n)
-    k = int(np.argmax(f1 >= f1.max() - tolerance)) if tolerance else int(np.argmax(f1))  # scores sorted high to low
+    k = int(np.argmax(f1 >= f1.max() - tolerance))  # the first (highest-scored) box within it: scores sorted down
     return float(math.floor(float(s[k]) * 1000) / 1000), float(f1[k])
 
 
